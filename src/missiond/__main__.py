@@ -1,0 +1,3 @@
+from missiond.entry import main
+
+main()

@@ -1,0 +1,1 @@
+"""HTTP API: thin Litestar controllers, SSE, auth guard, one error mapping."""

@@ -1,0 +1,58 @@
+"""Litestar application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from missiond import __version__
+from missiond.api.controllers.events import EventsController
+from missiond.api.controllers.system import SystemController
+from missiond.api.deps import provide_ctx, provide_system, require_token
+from missiond.api.middleware import CorrelationMiddleware
+from missiond.api.problems import EXCEPTION_HANDLERS
+from missiond.bootstrap import System
+
+log = logging.getLogger("missiond.api")
+
+
+def create_app(system: System) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        head, _ = system.events.bounds()
+        await system.hub.start(head)
+        try:
+            yield
+        finally:
+            await system.hub.stop()
+
+    openapi = OpenAPIConfig(
+        title="missiond",
+        version=__version__,
+        description="Control plane for teams of AI coding agents. Errors are RFC 9457 problem details.",
+        path="/v1/schema",
+        components=Components(
+            security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+        ),
+        security=[{"bearer": []}],
+    )
+    app = Litestar(
+        route_handlers=[SystemController, EventsController],
+        dependencies={"system": Provide(provide_system), "ctx": Provide(provide_ctx)},
+        guards=[require_token],
+        middleware=[DefineMiddleware(CorrelationMiddleware)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi,
+        request_max_body_size=system.settings.max_body_bytes,
+        lifespan=[lifespan],
+        debug=False,
+    )
+    app.state.system = system
+    return app

@@ -1,0 +1,72 @@
+"""Server-Sent Events framing and the per-subscriber stream loop.
+
+The subscriber registers with the hub before it reads the table, so every
+event committed after registration reaches its queue, and every event
+committed before is found by the catch-up read: together they cover the log
+with no gap; duplicates are dropped by seq.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import anyio.to_thread
+
+from missiond.core.events import Event, EventFilter
+from missiond.services.events import EventService
+from missiond.services.hub import EventHub
+
+_PAGE = 500
+
+
+def frame(event: Event) -> bytes:
+    data = json.dumps(event.to_wire(), separators=(",", ":"), ensure_ascii=False)
+    return f"id: {event.seq}\nevent: {event.type}\ndata: {data}\n\n".encode()
+
+
+def error_frame(code: str, detail: str, last_seq: int) -> bytes:
+    data = json.dumps({"code": code, "detail": detail, "last_seq": last_seq})
+    return f"event: error\ndata: {data}\n\n".encode()
+
+
+async def event_stream(
+    *,
+    hub: EventHub,
+    events: EventService,
+    flt: EventFilter,
+    after: int,
+    retry_ms: int,
+    ping_s: float,
+) -> AsyncIterator[bytes]:
+    sub = hub.subscribe(flt)
+    try:
+        yield f"retry: {retry_ms}\n: connected after={after}\n\n".encode()
+        head, _floor = await anyio.to_thread.run_sync(events.bounds)
+        scanned = after
+        while scanned < head:
+            batch = await anyio.to_thread.run_sync(events.read_after, flt, scanned, _PAGE, head)
+            for event in batch:
+                yield frame(event)
+            if len(batch) < _PAGE:
+                break
+            scanned = batch[-1].seq
+        scanned = max(scanned, head)
+        while True:
+            if sub.overflowed:
+                yield error_frame(
+                    "SLOW_CONSUMER", "the client fell too far behind; reconnect with Last-Event-ID", scanned
+                )
+                return
+            try:
+                event = await asyncio.wait_for(sub.queue.get(), timeout=ping_s)
+            except TimeoutError:
+                yield b": ping\n\n"
+                continue
+            if event.seq <= scanned:
+                continue
+            scanned = event.seq
+            yield frame(event)
+    finally:
+        hub.unsubscribe(sub)

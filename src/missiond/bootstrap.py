@@ -1,0 +1,59 @@
+"""The composition root: builds the running system from settings. Nothing runs at import."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from missiond.core.events import EventFilter
+from missiond.services.auth import AuthService
+from missiond.services.events import EventService
+from missiond.services.hub import EventHub
+from missiond.settings import Settings
+from missiond.storage import migrate
+from missiond.storage.engine import make_engine
+from missiond.storage.uow import Store
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class System:
+    settings: Settings
+    store: Store
+    auth: AuthService
+    events: EventService
+    hub: EventHub
+    schema_version: str
+    admin_token: str
+
+    def close(self) -> None:
+        self.store.engine.dispose()
+
+
+def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> System:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    schema_version = migrate.upgrade(engine)
+    store = Store(engine, clock=clock)
+    auth = AuthService(store)
+    admin_token = auth.ensure_admin_token(settings.token_path)
+    events = EventService(store)
+    hub = EventHub(
+        lambda after, limit: events.read_after(EventFilter(), after, limit),
+        poll_s=settings.hub_poll_s,
+        queue_size=settings.sse_queue,
+    )
+    store.on_commit(hub.notify)
+    return System(
+        settings=settings,
+        store=store,
+        auth=auth,
+        events=events,
+        hub=hub,
+        schema_version=schema_version,
+        admin_token=admin_token,
+    )

@@ -1,0 +1,241 @@
+"""The synchronous client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from os import PathLike
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from missiond.sdk import retry as _retry
+from missiond.sdk.base import (
+    ClientBase,
+    Filter,
+    TimeBound,
+    batch_body,
+    decode_json,
+    event_body,
+    idempotency_headers,
+    parse_ingested,
+    query_params,
+)
+from missiond.sdk.errors import error_from_response
+from missiond.sdk.models import Event, EventPage, Health, Identity
+from missiond.sdk.streams import StreamCursor, iter_stream
+
+
+class Client(ClientBase):
+    """A blocking client for one missiond server.
+
+    Use it as a context manager, or call `close()` when done::
+
+        with Client() as client:
+            for event in client.stream_events(type="resource."):
+                ...
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
+        home: str | PathLike[str] | None = None,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+        retries: int = 3,
+        correlation_id: str | None = None,
+        backoff: _retry.Backoff | None = None,
+    ) -> None:
+        super().__init__(
+            base_url,
+            token,
+            home=home,
+            timeout=timeout,
+            retries=retries,
+            correlation_id=correlation_id,
+            backoff=backoff,
+        )
+        self.http = httpx.Client(
+            base_url=self.base_url,
+            headers=self._default_headers(),
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the one way out ---------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> httpx.Response:
+        """Send one request, retrying when that is safe; return a 2xx answer or raise.
+
+        `idempotent` overrides the guess from the method and `Idempotency-Key`.
+        """
+        headers = dict(headers or {})
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        retryable = self._retryable(method, headers, idempotent)
+        attempt = 0
+        while True:
+            try:
+                response = self.http.request(
+                    method, path, json=json, params=params, headers=headers
+                )
+            except (httpx.TransportError, httpx.InvalidURL) as exc:
+                error = self.translate_error(exc)
+                delay = self._delay_after_error(attempt, retryable)
+                if delay is None or isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+                    raise error from exc
+            else:
+                if response.is_success:
+                    return response
+                delay = self._delay_after_response(response, attempt, retryable)
+                if delay is None:
+                    raise error_from_response(response)
+            _retry.pause(delay)
+            attempt += 1
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return decode_json(self.request(method, path, **kwargs))
+
+    # -- health and identity -----------------------------------------------
+
+    def health(self) -> Health:
+        return Health.from_json(self._json("GET", "/v1/health"))
+
+    def whoami(self) -> Identity:
+        return Identity.from_json(self._json("GET", "/v1/whoami"))
+
+    # -- the event spine ---------------------------------------------------
+
+    def query_events(
+        self,
+        type: Filter = None,
+        subject: Filter = None,
+        after: int | None = None,
+        cursor: str | None = None,
+        since: TimeBound = None,
+        until: TimeBound = None,
+        limit: int | None = None,
+    ) -> EventPage:
+        """One page of events; `type` and `subject` are prefixes (a list means OR)."""
+        params = query_params(
+            type=type, subject=subject, after=after, cursor=cursor,
+            since=since, until=until, limit=limit,
+        )  # fmt: skip
+        return EventPage.from_json(self._json("GET", "/v1/events", params=params))
+
+    def iter_event_pages(
+        self,
+        type: Filter = None,
+        subject: Filter = None,
+        after: int | None = None,
+        cursor: str | None = None,
+        since: TimeBound = None,
+        until: TimeBound = None,
+        page_size: int | None = None,
+    ) -> Iterator[EventPage]:
+        """Every page of a query, following `next_cursor` until the last one."""
+        while True:
+            page = self.query_events(type, subject, after, cursor, since, until, page_size)
+            yield page
+            if not page.next_cursor or not page.events or page.next_cursor == cursor:
+                return
+            cursor = page.next_cursor
+
+    def iter_events(
+        self,
+        type: Filter = None,
+        subject: Filter = None,
+        after: int | None = None,
+        cursor: str | None = None,
+        since: TimeBound = None,
+        until: TimeBound = None,
+        page_size: int | None = None,
+    ) -> Iterator[Event]:
+        """Every matching event, page after page."""
+        for page in self.iter_event_pages(type, subject, after, cursor, since, until, page_size):
+            yield from page.events
+
+    def ingest_event(
+        self,
+        type: str,
+        subject: str,
+        data: Mapping[str, Any] | None = None,
+        v: int = 1,
+        causation_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Event:
+        """Append one external event; returns the stored envelope."""
+        answer = self._json(
+            "POST",
+            "/v1/events",
+            json=event_body(type, subject, data, v, causation_id),
+            headers=idempotency_headers(idempotency_key),
+        )
+        return parse_ingested(answer)[0]
+
+    def ingest_events(
+        self, events: Iterable[Mapping[str, Any]], idempotency_key: str | None = None
+    ) -> list[Event]:
+        """Append several events atomically (contiguous seqs)."""
+        answer = self._json(
+            "POST",
+            "/v1/events",
+            json=batch_body(events),
+            headers=idempotency_headers(idempotency_key),
+        )
+        return parse_ingested(answer)
+
+    def compact(self, through_seq: int, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Drop events with seq <= `through_seq` (admin); returns the server's answer."""
+        answer = self._json(
+            "POST",
+            "/v1/admin/compact",
+            json={"through_seq": through_seq},
+            headers=idempotency_headers(idempotency_key),
+        )
+        return dict(answer) if isinstance(answer, Mapping) else {}
+
+    def stream_events(
+        self,
+        type: Filter = None,
+        subject: Filter = None,
+        after: int | None = None,
+        reconnect: bool = True,
+        max_retries: int | None = None,
+        idle_timeout: float | None = 60.0,
+    ) -> Iterator[Event]:
+        """Follow the live spine, reconnecting (exactly once) across drops.
+
+        `after` starts after that seq (0 replays everything retained); by
+        default only new events. `max_retries` bounds consecutive reconnects
+        without progress (None: forever). `idle_timeout` is how long a silent
+        connection (no event, no ping) is trusted before it is dropped.
+        """
+        cursor = StreamCursor(
+            type=type, subject=subject, after=after, reconnect=reconnect, max_retries=max_retries
+        )
+        return iter_stream(self, cursor, idle_timeout=idle_timeout)

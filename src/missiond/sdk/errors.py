@@ -1,0 +1,243 @@
+"""Everything the SDK raises, in one hierarchy.
+
+    MissiondError                   base of everything below
+     ├── TransportError             the server could not be reached or the connection broke
+     │    └── ConnectionFailed      no connection could be opened (nothing listening, refused)
+     ├── ProtocolError              the server answered something the SDK cannot understand
+     └── ProblemError               the server answered with an error (RFC 9457 problem)
+          ├── ValidationFailed      400 VALIDATION_FAILED (and any other 400)
+          ├── InvalidCursor         400 INVALID_CURSOR
+          ├── Unauthorized          401 UNAUTHORIZED
+          ├── Forbidden             403 FORBIDDEN
+          ├── PolicyBlocked         POLICY_BLOCKED
+          ├── NotFound              404 NOT_FOUND and every *_NOT_FOUND
+          ├── Conflict              409, any state conflict
+          │    ├── RevisionConflict     REVISION_CONFLICT
+          │    ├── InvalidTransition    INVALID_TRANSITION
+          │    ├── CycleDetected        CYCLE_DETECTED
+          │    ├── LeaseHeld            LEASE_HELD
+          │    └── LeaseExpired         LEASE_EXPIRED
+          ├── CursorExpired         410 CURSOR_EXPIRED (relist, then watch again)
+          ├── PreconditionFailed    412 PRECONDITION_FAILED
+          ├── PayloadTooLarge       413 PAYLOAD_TOO_LARGE
+          ├── IdempotencyKeyReused  422 IDEMPOTENCY_KEY_REUSED
+          ├── RateLimited           429 RATE_LIMITED
+          └── ServerError           any 5xx (INTERNAL, UNAVAILABLE, ...)
+
+httpx exceptions are translated once, where the SDK calls httpx, and chained
+(`raise TransportError(...) from exc`); nothing above the SDK needs to know
+httpx exists.
+
+A problem is mapped by its `code` first; an unknown code falls back to the
+class for its HTTP status, then to `ProblemError` itself. An error answer that
+is not problem JSON still becomes a `ProblemError`, with code `HTTP_<status>`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+
+class MissiondError(Exception):
+    """Base class of every error the SDK raises."""
+
+
+class TransportError(MissiondError):
+    """The server could not be reached, or the connection broke mid-answer."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class ConnectionFailed(TransportError):
+    """No connection could be opened: nothing listens there, or it refused."""
+
+
+class ProtocolError(MissiondError):
+    """The server answered, but not in a shape the SDK understands."""
+
+
+class ProblemError(MissiondError):
+    """The server answered with an error (an RFC 9457 problem document)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str = "",
+        detail: str = "",
+        problem: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.problem: dict[str, Any] = dict(problem or {})
+        super().__init__(f"{code}: {detail or title}" if (detail or title) else code)
+
+    @property
+    def correlation_id(self) -> str | None:
+        value = self.problem.get("correlation_id")
+        return value if isinstance(value, str) else None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status}, code={self.code!r})"
+
+
+class ValidationFailed(ProblemError):
+    """The request was malformed: wrong types, missing or unknown fields."""
+
+
+class InvalidCursor(ProblemError):
+    """A cursor that cannot be parsed or is ahead of the log."""
+
+
+class Unauthorized(ProblemError):
+    """No token, or a token the server does not know."""
+
+
+class Forbidden(ProblemError):
+    """A valid token without the capability or partition the route needs."""
+
+
+class PolicyBlocked(ProblemError):
+    """A policy refused the side effect (it may need an approval)."""
+
+
+class NotFound(ProblemError):
+    """The route or the record does not exist."""
+
+
+class Conflict(ProblemError):
+    """The record is not in a state that allows the change."""
+
+
+class RevisionConflict(Conflict):
+    """The record changed since the revision the write expected."""
+
+
+class InvalidTransition(Conflict):
+    """The state machine does not allow that move from the current state."""
+
+
+class CycleDetected(Conflict):
+    """The change would create a dependency cycle."""
+
+
+class LeaseHeld(Conflict):
+    """Someone else holds the lease."""
+
+
+class LeaseExpired(Conflict):
+    """The caller's lease ran out before the change."""
+
+
+class CursorExpired(ProblemError):
+    """The cursor is older than the retained log; relist and watch again."""
+
+    @property
+    def floor(self) -> int | None:
+        value = self.problem.get("floor")
+        return value if isinstance(value, int) else None
+
+
+class PreconditionFailed(ProblemError):
+    """An `If-Match` precondition did not hold."""
+
+
+class PayloadTooLarge(ProblemError):
+    """The request body is over the server's limit."""
+
+
+class IdempotencyKeyReused(ProblemError):
+    """The same Idempotency-Key was sent with a different body."""
+
+
+class RateLimited(ProblemError):
+    """Too many requests; wait and try again."""
+
+
+class ServerError(ProblemError):
+    """The server failed (5xx): a bug, or storage unavailable."""
+
+
+_BY_CODE: dict[str, type[ProblemError]] = {
+    "VALIDATION_FAILED": ValidationFailed,
+    "MALFORMED_JSON": ValidationFailed,
+    "INVALID_CURSOR": InvalidCursor,
+    "UNAUTHORIZED": Unauthorized,
+    "FORBIDDEN": Forbidden,
+    "POLICY_BLOCKED": PolicyBlocked,
+    "NOT_FOUND": NotFound,
+    "REVISION_CONFLICT": RevisionConflict,
+    "INVALID_TRANSITION": InvalidTransition,
+    "CYCLE_DETECTED": CycleDetected,
+    "LEASE_HELD": LeaseHeld,
+    "LEASE_EXPIRED": LeaseExpired,
+    "CURSOR_EXPIRED": CursorExpired,
+    "PRECONDITION_FAILED": PreconditionFailed,
+    "PAYLOAD_TOO_LARGE": PayloadTooLarge,
+    "IDEMPOTENCY_KEY_REUSED": IdempotencyKeyReused,
+    "RATE_LIMITED": RateLimited,
+    "INTERNAL": ServerError,
+    "UNAVAILABLE": ServerError,
+}
+
+_BY_STATUS: dict[int, type[ProblemError]] = {
+    400: ValidationFailed,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    410: CursorExpired,
+    412: PreconditionFailed,
+    413: PayloadTooLarge,
+    422: IdempotencyKeyReused,
+    429: RateLimited,
+}
+
+
+def error_class_for(code: str, status: int) -> type[ProblemError]:
+    """The exception class for a problem `code`, falling back on its `status`."""
+    if code in _BY_CODE:
+        return _BY_CODE[code]
+    if code.endswith("_NOT_FOUND"):
+        return NotFound
+    if status >= 500:
+        return ServerError
+    return _BY_STATUS.get(status, ProblemError)
+
+
+def problem_error(status: int, problem: Mapping[str, Any]) -> ProblemError:
+    """Build the right `ProblemError` subclass from a decoded problem document."""
+    code = str(problem.get("code") or f"HTTP_{status}")
+    cls = error_class_for(code, status)
+    return cls(
+        status,
+        code,
+        title=str(problem.get("title") or ""),
+        detail=str(problem.get("detail") or ""),
+        problem=problem,
+    )
+
+
+def error_from_response(response: httpx.Response) -> ProblemError:
+    """Translate an error answer (already read) into a `ProblemError`."""
+    status = response.status_code
+    problem: Any = None
+    try:
+        problem = json.loads(response.content) if response.content else None
+    except ValueError:
+        problem = None
+    if isinstance(problem, dict) and isinstance(problem.get("code"), str):
+        return problem_error(status, problem)
+    reason = response.reason_phrase or "error"
+    text = response.text.strip()
+    detail = text[:500] if text else reason
+    synthetic = {"status": status, "code": f"HTTP_{status}", "title": reason, "detail": detail}
+    return problem_error(status, synthetic)

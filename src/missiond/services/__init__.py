@@ -1,0 +1,1 @@
+"""Application services: load, call the core, persist, emit. One module per capability."""

@@ -1,0 +1,41 @@
+"""Run a mutation once per Idempotency-Key, in the same transaction as the change.
+
+The stored answer is written in the mutation's own transaction, so a repeat
+after a crash either finds the committed answer or finds nothing and
+re-runs a mutation that never happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from missiond.errors import IdempotencyKeyReused
+from missiond.services.context import RequestContext
+from missiond.storage.uow import Store, UnitOfWork
+
+
+class Mutation:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def run(
+        self, ctx: RequestContext, change: Callable[[UnitOfWork], dict[str, Any]]
+    ) -> tuple[dict[str, Any], bool]:
+        """Returns (answer, replayed)."""
+        with self._store.write(actor=ctx.actor, correlation_id=ctx.correlation_id) as uow:
+            key = ctx.idempotency_key
+            if key:
+                found = uow.idempotency.get(ctx.actor, key)
+                if found is not None:
+                    fingerprint, answer = found
+                    if fingerprint != ctx.fingerprint:
+                        raise IdempotencyKeyReused(
+                            "this Idempotency-Key was used with a different request",
+                            idempotency_key=key,
+                        )
+                    return answer, True
+            answer = change(uow)
+            if key:
+                uow.idempotency.put(ctx.actor, key, ctx.fingerprint or "", answer, uow.now_us)
+            return answer, False

@@ -1,0 +1,1 @@
+"""Persistence adapters: the only package that imports SQLModel and SQLAlchemy."""

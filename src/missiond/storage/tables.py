@@ -1,0 +1,61 @@
+"""SQLModel tables. Wire types live in the API; these are rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+JsonType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class SpineState(SQLModel, table=True):
+    """One row: the seq counter (head) and the retention floor."""
+
+    __tablename__ = "spine_state"
+    id: int = Field(default=1, primary_key=True)
+    head: int = Field(default=0, sa_type=sa.BigInteger, nullable=False)
+    floor: int = Field(default=0, sa_type=sa.BigInteger, nullable=False)
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "events"
+    __table_args__ = (
+        sa.Index("ix_events_type_seq", "type", "seq"),
+        sa.Index("ix_events_subject_seq", "subject", "seq"),
+        sa.Index("ix_events_ts", "ts_us"),
+    )
+    seq: int = Field(sa_type=sa.BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    id: str = Field(max_length=40, unique=True, nullable=False)
+    type: str = Field(max_length=128, nullable=False)
+    subject: str = Field(max_length=512, nullable=False)
+    ts_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    actor: str = Field(max_length=200, nullable=False)
+    correlation_id: str | None = Field(default=None, max_length=128)
+    causation_id: str | None = Field(default=None, max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JsonType, nullable=False)
+    v: int = Field(default=1, nullable=False)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_tokens"
+    id: str = Field(primary_key=True, max_length=40)
+    token_hash: str = Field(max_length=64, unique=True, nullable=False)
+    subject: str = Field(max_length=200, nullable=False)
+    kind: str = Field(max_length=20, nullable=False)  # admin | agent | run
+    capabilities: list[str] = Field(default_factory=list, sa_type=JsonType, nullable=False)
+    partition: dict[str, Any] | None = Field(default=None, sa_type=JsonType)
+    created_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    expires_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    revoked_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+    principal: str = Field(primary_key=True, max_length=200)
+    key: str = Field(primary_key=True, max_length=200)
+    fingerprint: str = Field(max_length=64, nullable=False)
+    response: dict[str, Any] = Field(sa_type=JsonType, nullable=False)
+    created_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)

@@ -1,0 +1,109 @@
+"""Unit of work: one database transaction that changes state rows and appends events.
+
+    with store.write(actor="user:admin", correlation_id="cor_1") as uow:
+        uow.emit(NewEvent("session.run.started", "session/abc"))
+    # committed here; the hub is woken after commit, never before
+
+Nothing is published that was not committed: after-commit listeners run only
+when the commit succeeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from missiond.core.events import Event, NewEvent, to_us
+from missiond.errors import MissiondError, StorageUnavailable
+from missiond.identifiers import new_id
+from missiond.storage.engine import IMMEDIATE, is_sqlite
+from missiond.storage.event_log import EventLog
+from missiond.storage.records import Idempotency, Tokens
+
+Clock = Callable[[], datetime]
+CommitListener = Callable[[list[Event]], None]
+
+
+class UnitOfWork:
+    def __init__(self, session: Session, *, actor: str, correlation_id: str | None, now: datetime) -> None:
+        self.session = session
+        self.actor = actor
+        self.correlation_id = correlation_id
+        self.now = now
+        self.now_us = to_us(now)
+        self.events = EventLog(session)
+        self.tokens = Tokens(session)
+        self.idempotency = Idempotency(session)
+        self.appended: list[Event] = []
+
+    def emit(self, *events: NewEvent, actor: str | None = None) -> list[Event]:
+        return self.emit_many(events, actor=actor)
+
+    def emit_many(self, events: Sequence[NewEvent], *, actor: str | None = None) -> list[Event]:
+        stored = self.events.append(
+            events,
+            actor=actor or self.actor,
+            correlation_id=self.correlation_id,
+            at=self.now,
+            new_id=lambda: new_id("evt"),
+        )
+        self.appended.extend(stored)
+        return stored
+
+
+class Store:
+    """Owns the engine; hands out read and write units of work."""
+
+    def __init__(self, engine: Engine, *, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._listeners: list[CommitListener] = []
+
+    @property
+    def kind(self) -> str:
+        return "sqlite" if is_sqlite(self.engine) else "postgresql"
+
+    def on_commit(self, listener: CommitListener) -> None:
+        self._listeners.append(listener)
+
+    @contextmanager
+    def write(self, *, actor: str, correlation_id: str | None = None) -> Iterator[UnitOfWork]:
+        with self._session(immediate=True) as session:
+            uow = UnitOfWork(session, actor=actor, correlation_id=correlation_id, now=self.clock())
+            try:
+                yield uow
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+        if uow.appended:
+            for listener in self._listeners:
+                listener(uow.appended)
+
+    @contextmanager
+    def read(self) -> Iterator[UnitOfWork]:
+        with self._session(immediate=False) as session:
+            uow = UnitOfWork(session, actor="reader", correlation_id=None, now=self.clock())
+            try:
+                yield uow
+            finally:
+                session.rollback()
+
+    @contextmanager
+    def _session(self, *, immediate: bool) -> Iterator[Session]:
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                if immediate and is_sqlite(self.engine):
+                    session.connection(execution_options={IMMEDIATE: True})
+                yield session
+        except MissiondError:
+            raise
+        except sa.exc.OperationalError as exc:
+            raise StorageUnavailable(f"database unavailable: {exc.orig}") from exc
+        except sa.exc.InterfaceError as exc:
+            raise StorageUnavailable(f"database unavailable: {exc.orig}") from exc
