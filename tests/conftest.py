@@ -81,9 +81,22 @@ class ServerProcess:
     def start(self, timeout: float = 30.0) -> ServerProcess:
         log = open(self.home / "server.out", "ab")  # noqa: SIM115 (lives as long as the process)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "missiond", "serve", "--home", str(self.home), "--port", str(self.port),
-             "--database-url", self.database_url],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "missiond",
+                "serve",
+                "--home",
+                str(self.home),
+                "--port",
+                str(self.port),
+                "--database-url",
+                self.database_url,
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -118,15 +131,20 @@ class ServerProcess:
 def server_factory(tmp_path: Path) -> Iterator[object]:
     servers: list[ServerProcess] = []
 
-    def make(database_url: str | None = None, *, env: dict[str, str] | None = None,
-             home: Path | None = None) -> ServerProcess:
+    def make(
+        database_url: str | None = None, *, env: dict[str, str] | None = None, home: Path | None = None
+    ) -> ServerProcess:
         home = home or tmp_path / f"home{len(servers)}"
         home.mkdir(parents=True, exist_ok=True)
         full_env = {**os.environ, "MISSIOND_SSE_PING_S": "15", "MISSIOND_HUB_POLL_S": "0.2", **(env or {})}
         full_env.pop("MISSIOND_URL", None)
         full_env.pop("MISSIOND_TOKEN", None)
-        server = ServerProcess(home=home, port=free_port(),
-                               database_url=database_url or f"sqlite:///{home / 'missiond.db'}", env=full_env)
+        server = ServerProcess(
+            home=home,
+            port=free_port(),
+            database_url=database_url or f"sqlite:///{home / 'missiond.db'}",
+            env=full_env,
+        )
         servers.append(server)
         return server
 

@@ -69,8 +69,9 @@ async def _serve(settings: Settings) -> None:
         port = server.servers[0].sockets[0].getsockname()[1]
         url = f"http://{settings.host}:{port}"
         _write_server_file(settings, url)
-        log.info("missiond %s serving %s for %s (%s)", __version__, url, settings.home,
-                 settings.database_kind)
+        log.info(
+            "missiond %s serving %s for %s (%s)", __version__, url, settings.home, settings.database_kind
+        )
         print(f"missiond: serving {url} (home {settings.home})", file=sys.stderr, flush=True)
     try:
         await task

@@ -38,9 +38,7 @@ def create_app(system: System) -> Litestar:
         version=__version__,
         description="Control plane for teams of AI coding agents. Errors are RFC 9457 problem details.",
         path="/v1/schema",
-        components=Components(
-            security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
-        ),
+        components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         security=[{"bearer": []}],
     )
     app = Litestar(

@@ -48,14 +48,19 @@ async def _reject(send: Any, raw: str) -> None:
             "status": 400,
             "code": "VALIDATION_FAILED",
             "detail": "header.X-Correlation-ID: 1-128 characters of [A-Za-z0-9._:-]",
-            "errors": [{"field": "header.X-Correlation-ID", "message": "1-128 characters of [A-Za-z0-9._:-]"}],
+            "errors": [
+                {"field": "header.X-Correlation-ID", "message": "1-128 characters of [A-Za-z0-9._:-]"}
+            ],
         }
     ).encode()
     await send(
         {
             "type": "http.response.start",
             "status": 400,
-            "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})

@@ -84,8 +84,10 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc)
         lowered = detail.lower()
-        if "malformed" in lowered or "json" in lowered and not errors:
-            return problem(400, "MALFORMED_JSON", "Malformed JSON", "the body is not valid JSON", request=request)
+        if "malformed" in lowered or ("json" in lowered and not errors):
+            return problem(
+                400, "MALFORMED_JSON", "Malformed JSON", "the body is not valid JSON", request=request
+            )
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or detail
         return problem(400, "VALIDATION_FAILED", "Validation failed", summary, request=request, errors=errors)
     if status == 400 and "malformed" in detail.lower():
@@ -95,7 +97,9 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     if isinstance(exc, MethodNotAllowedException):
         return problem(405, "METHOD_NOT_ALLOWED", "Method not allowed", detail, request=request)
     if isinstance(exc, RequestEntityTooLarge):
-        return problem(413, "PAYLOAD_TOO_LARGE", "Payload too large", "the request body is too large", request=request)
+        return problem(
+            413, "PAYLOAD_TOO_LARGE", "Payload too large", "the request body is too large", request=request
+        )
     if status == 415:
         return problem(415, "UNSUPPORTED_MEDIA_TYPE", "Unsupported media type", detail, request=request)
     if status == 401:
@@ -104,7 +108,9 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
         return problem(403, "FORBIDDEN", "Forbidden", detail, request=request)
     if status >= 500:
         log.error("server error %s on %s: %s", status, request.url.path, detail)
-        return problem(status, "INTERNAL", "Internal error", "the server failed; see its log", request=request)
+        return problem(
+            status, "INTERNAL", "Internal error", "the server failed; see its log", request=request
+        )
     return problem(status, f"HTTP_{status}", "Client error", detail, request=request)
 
 
@@ -112,7 +118,10 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[d
     correlation = request.scope.get("state", {}).get("correlation_id")
     log.exception("unhandled error on %s %s (correlation %s)", request.method, request.url.path, correlation)
     return problem(
-        500, "INTERNAL", "Internal error", "the server failed; see its log for this correlation id",
+        500,
+        "INTERNAL",
+        "Internal error",
+        "the server failed; see its log for this correlation id",
         request=request,
     )
 

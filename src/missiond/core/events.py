@@ -15,9 +15,25 @@ MAX_SUBJECT_LEN = 512
 # Namespaces owned by the server's own capabilities. Clients may not ingest them.
 RESERVED_NAMESPACES = frozenset(
     {
-        "resource", "task", "mission", "work", "review", "test", "gate", "routine",
-        "approval", "memory", "lock", "agent", "artifact", "spine", "system", "consensus",
-        "plan", "policy", "reconcile",
+        "resource",
+        "task",
+        "mission",
+        "work",
+        "review",
+        "test",
+        "gate",
+        "routine",
+        "approval",
+        "memory",
+        "lock",
+        "agent",
+        "artifact",
+        "spine",
+        "system",
+        "consensus",
+        "plan",
+        "policy",
+        "reconcile",
     }
 )
 

@@ -56,9 +56,7 @@ class ClientBase:
             headers["X-Correlation-ID"] = self.correlation_id
         return headers
 
-    def _retryable(
-        self, method: str, headers: Mapping[str, str], idempotent: bool | None
-    ) -> bool:
+    def _retryable(self, method: str, headers: Mapping[str, str], idempotent: bool | None) -> bool:
         return _retry.is_idempotent(method, headers) if idempotent is None else idempotent
 
     def _delay_after_response(

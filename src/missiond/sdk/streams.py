@@ -230,4 +230,3 @@ async def aiter_stream(
         except SSEError as exc:
             raise ProtocolError(str(exc)) from exc
         await _retry.apause(cursor.reconnect_delay(failure))
-

@@ -24,9 +24,7 @@ class Principal:
 
     def require(self, capability: str) -> None:
         if not self.can(capability):
-            raise Forbidden(
-                f"{self.subject} lacks the capability {capability!r}", capability=capability
-            )
+            raise Forbidden(f"{self.subject} lacks the capability {capability!r}", capability=capability)
 
 
 SYSTEM = Principal(subject="system", kind="system", capabilities=frozenset({"*"}))

@@ -87,7 +87,9 @@ class EventService:
         next_cursor = encode_cursor(events[-1].seq) if len(events) == limit else None
         return EventPage(events=events, next_cursor=next_cursor, head=head, floor=floor)
 
-    def read_after(self, flt: EventFilter, after: int, limit: int, until_seq: int | None = None) -> list[Event]:
+    def read_after(
+        self, flt: EventFilter, after: int, limit: int, until_seq: int | None = None
+    ) -> list[Event]:
         """Unchecked read for streams and reactors (they validated their cursor already)."""
         with self._store.read() as uow:
             return uow.events.query(flt, after=after, limit=limit, until_seq=until_seq)

@@ -10,6 +10,7 @@ stream; it loses nothing because it resumes from its last id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,10 +65,8 @@ class EventHub:
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         for sub in list(self._subs):
             sub.overflowed = True
             sub.wake.set()
@@ -97,10 +96,8 @@ class EventHub:
     async def _run(self) -> None:
         assert self._wake is not None
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
-            except TimeoutError:
-                pass
             self._wake.clear()
             try:
                 await self._drain()

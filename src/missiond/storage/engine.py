@@ -29,9 +29,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 8) 
     url = normalize_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, busy_timeout_ms)
-    return sa.create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, future=True
-    )
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, future=True)
 
 
 def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:

@@ -21,8 +21,12 @@ SubjectParam = Annotated[
 ]
 
 
-def _filter(types: list[str] | None, subjects: list[str] | None, since: datetime | None = None,
-            until: datetime | None = None) -> EventFilter:
+def _filter(
+    types: list[str] | None,
+    subjects: list[str] | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> EventFilter:
     for name, moment in (("since", since), ("until", until)):
         if moment is not None and moment.tzinfo is None:
             raise ValidationFailed.field(f"query.{name}", "must carry a time zone (use Z for UTC)")
@@ -58,16 +62,21 @@ class EventsController(Controller):
         until: datetime | None = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     ) -> EventPageOut:
-        page = system.events.query(ctx, _filter(types, subjects, since, until), after=after,
-                                   cursor=cursor, limit=limit)
+        page = system.events.query(
+            ctx, _filter(types, subjects, since, until), after=after, cursor=cursor, limit=limit
+        )
         return EventPageOut.model_validate(page.to_wire())
 
     @post("/events", sync_to_thread=True, status_code=201, summary="Ingest one external event")
     def ingest(self, system: System, ctx: RequestContext, data: EventIn) -> Response[IngestOut]:
         return _ingest(system, ctx, [data])
 
-    @post("/events/batch", sync_to_thread=True, status_code=201,
-          summary="Ingest up to 500 external events atomically")
+    @post(
+        "/events/batch",
+        sync_to_thread=True,
+        status_code=201,
+        summary="Ingest up to 500 external events atomically",
+    )
     def ingest_batch(self, system: System, ctx: RequestContext, data: EventBatchIn) -> Response[IngestOut]:
         return _ingest(system, ctx, list(data.events))
 

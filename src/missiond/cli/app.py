@@ -1,0 +1,127 @@
+"""What every command shares: global options, the output, and one client.
+
+The client is made on first use, so commands that never talk to a server
+(`serve`, `--help`) never probe or autostart one.
+
+Tests (and embedders) hand the group a `CliDeps` as `obj`, e.g.
+`CliRunner().invoke(cli, [...], obj=CliDeps(transport=httpx.MockTransport(h)))`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import httpx
+
+from missiond.cli import autostart
+from missiond.cli.output import Output
+from missiond.sdk import Client, ClientConfig, ConnectionFailed, MissiondError
+
+StartServer = Callable[[Path, autostart.Probe], autostart.StartedServer]
+
+PROBE_TIMEOUT_S = 2.0
+
+
+def _start_server(home: Path, probe: autostart.Probe) -> autostart.StartedServer:
+    return autostart.start_server(home, probe=probe)
+
+
+@dataclass(frozen=True, slots=True)
+class CliDeps:
+    """The seams of the CLI: the HTTP transport and how a server gets started."""
+
+    transport: httpx.BaseTransport | None = None
+    start_server: StartServer = _start_server
+
+
+class App:
+    def __init__(
+        self,
+        deps: CliDeps,
+        output: Output,
+        *,
+        url: str | None,
+        token: str | None,
+        home: Path | None,
+        autostart: bool,
+    ) -> None:
+        self.deps = deps
+        self.out = output
+        self.url = url
+        self.token = token
+        self.home = home
+        self.autostart = autostart
+        self._client: Client | None = None
+
+    def config(self) -> ClientConfig:
+        return ClientConfig.from_env(self.url, self.token, home=self.home)
+
+    def client(self) -> Client:
+        """The client for this invocation; starts a local server when needed."""
+        if self._client is None:
+            config = self._reachable_config()
+            self._client = self._make_client(config)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _make_client(self, config: ClientConfig) -> Client:
+        return Client(
+            config.base_url, config.token, home=config.home, transport=self.deps.transport
+        )
+
+    def _reachable_config(self) -> ClientConfig:
+        config = self.config()
+        if config.url_is_explicit or self._listening(config):
+            return config
+        if not self.autostart:
+            raise autostart.AutostartFailed(
+                f"no missiond server answers at {config.base_url} and --no-autostart was given; "
+                f"start one with: missiond serve --home {config.home}"
+            )
+        started = self.deps.start_server(config.home, self._healthy)
+        if started.spawned:
+            self.out.note(
+                f"missiond: started a server for {config.home} at {started.url} (pid {started.pid})"
+            )
+        # The token file appears once the server has started: read it now.
+        return ClientConfig.from_env(started.url, self.token, home=config.home)
+
+    def _probe_client(self, url: str) -> Client:
+        config = self.config()
+        return Client(
+            url,
+            config.token,
+            home=config.home,
+            transport=self.deps.transport,
+            retries=0,
+            timeout=PROBE_TIMEOUT_S,
+        )
+
+    def _listening(self, config: ClientConfig) -> bool:
+        """False only when no connection could be opened at the resolved address."""
+        with self._probe_client(config.base_url) as probe:
+            try:
+                probe.health()
+            except ConnectionFailed:
+                return False
+            except MissiondError:
+                return True
+        return True
+
+    def _healthy(self, url: str) -> bool:
+        with self._probe_client(url) as probe:
+            try:
+                probe.health()
+            except MissiondError:
+                return False
+        return True
+
+
+pass_app = click.make_pass_decorator(App)

@@ -1,0 +1,90 @@
+"""The `missiond` command line.
+
+Exit codes: 0 ok; 1 the server answered with an error (its code on stderr);
+2 usage error; 3 the server could not be reached (or started).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from missiond import __version__
+from missiond.cli.app import App, CliDeps
+from missiond.cli.autostart import AutostartFailed
+from missiond.cli.events import events
+from missiond.cli.output import Output
+from missiond.cli.status import status
+from missiond.sdk import ProblemError, ProtocolError, TransportError
+
+EXIT_PROBLEM = 1
+EXIT_UNREACHABLE = 3
+
+
+class MissiondGroup(click.Group):
+    """Turns SDK errors into messages on stderr and the documented exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ProblemError as error:
+            _output(ctx).problem(error)
+            ctx.exit(EXIT_PROBLEM)
+        except ProtocolError as error:
+            _output(ctx).failure("PROTOCOL_ERROR", str(error))
+            ctx.exit(EXIT_PROBLEM)
+        except TransportError as error:
+            _output(ctx).failure("UNREACHABLE", str(error), url=error.url)
+            ctx.exit(EXIT_UNREACHABLE)
+        except AutostartFailed as error:
+            _output(ctx).failure("UNREACHABLE", str(error))
+            ctx.exit(EXIT_UNREACHABLE)
+
+
+def _output(ctx: click.Context) -> Output:
+    app = ctx.find_object(App)
+    return app.out if app is not None else Output(json_mode=not sys.stdout.isatty())
+
+
+@click.group(cls=MissiondGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--url", metavar="URL", help="Server URL (default: MISSIOND_URL, server.json).")
+@click.option("--token", metavar="TOKEN", help="API token (default: MISSIOND_TOKEN, HOME/token).")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data directory (default: MISSIOND_HOME or ./.missiond).",
+)
+@click.option(
+    "--json/--no-json",
+    "json_mode",
+    default=None,
+    help="JSON output (default when stdout is not a terminal).",
+)
+@click.option(
+    "--no-autostart",
+    is_flag=True,
+    help="Fail (exit 3) instead of starting a local server when none answers.",
+)
+@click.version_option(__version__, prog_name="missiond")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    url: str | None,
+    token: str | None,
+    home: Path | None,
+    json_mode: bool | None,
+    no_autostart: bool,
+) -> None:
+    """missiond: a local-first control plane for teams of AI coding agents."""
+    deps = ctx.obj if isinstance(ctx.obj, CliDeps) else CliDeps()
+    output = Output(json_mode if json_mode is not None else not sys.stdout.isatty())
+    app = App(deps, output, url=url, token=token, home=home, autostart=not no_autostart)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+cli.add_command(status)
+cli.add_command(events)
