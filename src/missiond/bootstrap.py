@@ -10,6 +10,8 @@ from missiond.core.events import EventFilter
 from missiond.services.auth import AuthService
 from missiond.services.events import EventService
 from missiond.services.hub import EventHub
+from missiond.services.resources import ResourceService
+from missiond.services.status_indexer import StatusIndexer
 from missiond.settings import Settings
 from missiond.storage import migrate
 from missiond.storage.engine import make_engine
@@ -27,6 +29,8 @@ class System:
     auth: AuthService
     events: EventService
     hub: EventHub
+    resources: ResourceService
+    status_indexer: StatusIndexer
     schema_version: str
     admin_token: str
 
@@ -54,6 +58,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Sys
         auth=auth,
         events=events,
         hub=hub,
+        resources=ResourceService(store),
+        status_indexer=StatusIndexer(store),
         schema_version=schema_version,
         admin_token=admin_token,
     )

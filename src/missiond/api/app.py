@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,10 +15,12 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from missiond import __version__
 from missiond.api.controllers.events import EventsController
+from missiond.api.controllers.resources import ResourcesController
 from missiond.api.controllers.system import SystemController
 from missiond.api.deps import provide_ctx, provide_system, require_token
 from missiond.api.middleware import CorrelationMiddleware
 from missiond.api.problems import EXCEPTION_HANDLERS
+from missiond.api.reactors import start_reactors
 from missiond.bootstrap import System
 
 log = logging.getLogger("missiond.api")
@@ -28,9 +31,13 @@ def create_app(system: System) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         head, _ = system.events.bounds()
         await system.hub.start(head)
+        tasks = start_reactors(system)
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await system.hub.stop()
 
     openapi = OpenAPIConfig(
@@ -42,7 +49,7 @@ def create_app(system: System) -> Litestar:
         security=[{"bearer": []}],
     )
     app = Litestar(
-        route_handlers=[SystemController, EventsController],
+        route_handlers=[SystemController, EventsController, ResourcesController],
         dependencies={"system": Provide(provide_system), "ctx": Provide(provide_ctx)},
         guards=[require_token],
         middleware=[DefineMiddleware(CorrelationMiddleware)],

@@ -64,9 +64,16 @@ async def event_stream(
             except TimeoutError:
                 yield b": ping\n\n"
                 continue
-            if event.seq <= scanned:
-                continue
-            scanned = event.seq
-            yield frame(event)
+            # Send what is already queued in one write: a transaction's events travel together.
+            chunk: list[bytes] = []
+            while True:
+                if event.seq > scanned:
+                    scanned = event.seq
+                    chunk.append(frame(event))
+                if sub.queue.empty() or len(chunk) >= _PAGE:
+                    break
+                event = sub.queue.get_nowait()
+            if chunk:
+                yield b"".join(chunk)
     finally:
         hub.unsubscribe(sub)

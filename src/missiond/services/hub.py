@@ -47,6 +47,7 @@ class EventHub:
         self._poll_s = poll_s
         self._queue_size = queue_size
         self._subs: set[Subscription] = set()
+        self._wakers: list[tuple[EventFilter, asyncio.Event]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -90,6 +91,12 @@ class EventHub:
         self._subs.add(sub)
         return sub
 
+    def waker(self, flt: EventFilter) -> asyncio.Event:
+        """An event set whenever a matching event is committed: a wake-up for reactors."""
+        wake = asyncio.Event()
+        self._wakers.append((flt, wake))
+        return wake
+
     def unsubscribe(self, sub: Subscription) -> None:
         self._subs.discard(sub)
 
@@ -114,6 +121,9 @@ class EventHub:
                     if sub.flt.matches(event):
                         sub.offer(event)
             self.position = batch[-1].seq
+            for flt, wake in self._wakers:
+                if any(flt.matches(e) for e in batch):
+                    wake.set()
             for sub in list(self._subs):
                 sub.wake.set()
             if len(batch) < _BATCH:

@@ -61,10 +61,12 @@ class EventLog:
         correlation_id: str | None,
         at: datetime,
         new_id: Callable[[], str],
+        first: int | None = None,
     ) -> list[Event]:
         if not events:
             return []
-        first = self.allocate(len(events))
+        if first is None:
+            first = self.allocate(len(events))
         ts_us = to_us(at)
         rows = [
             EventRow(

@@ -59,3 +59,28 @@ class IdempotencyRecord(SQLModel, table=True):
     fingerprint: str = Field(max_length=64, nullable=False)
     response: dict[str, Any] = Field(sa_type=JsonType, nullable=False)
     created_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+
+
+KeyType = sa.String(512).with_variant(sa.String(512, collation="C"), "postgresql")
+
+
+class ResourceRow(SQLModel, table=True):
+    __tablename__ = "resources"
+    __table_args__ = (sa.Index("ix_resources_expires", "expires_at_us"),)
+    key: str = Field(primary_key=True, sa_type=KeyType)
+    value: Any = Field(default=None, sa_type=JsonType)
+    create_rev: int = Field(sa_type=sa.BigInteger, nullable=False)
+    mod_rev: int = Field(sa_type=sa.BigInteger, nullable=False)
+    version: int = Field(nullable=False)
+    updated_by: str = Field(max_length=200, nullable=False)
+    updated_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    expires_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+
+class ReactorCursor(SQLModel, table=True):
+    """Where a reactor (status indexer, mission runtime, ...) has read the spine up to."""
+
+    __tablename__ = "reactor_cursors"
+    name: str = Field(primary_key=True, max_length=100)
+    position: int = Field(sa_type=sa.BigInteger, nullable=False)
+    updated_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)

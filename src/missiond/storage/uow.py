@@ -24,6 +24,7 @@ from missiond.identifiers import new_id
 from missiond.storage.engine import IMMEDIATE, is_sqlite
 from missiond.storage.event_log import EventLog
 from missiond.storage.records import Idempotency, Tokens
+from missiond.storage.resources import ReactorCursors, Resources
 
 Clock = Callable[[], datetime]
 CommitListener = Callable[[list[Event]], None]
@@ -39,18 +40,28 @@ class UnitOfWork:
         self.events = EventLog(session)
         self.tokens = Tokens(session)
         self.idempotency = Idempotency(session)
+        self.resources = Resources(session)
+        self.cursors = ReactorCursors(session)
         self.appended: list[Event] = []
+
+    def reserve(self, count: int) -> int:
+        """Reserve `count` seqs for events whose payload needs its own revision; returns the first."""
+        return self.events.allocate(count)
 
     def emit(self, *events: NewEvent, actor: str | None = None) -> list[Event]:
         return self.emit_many(events, actor=actor)
 
-    def emit_many(self, events: Sequence[NewEvent], *, actor: str | None = None) -> list[Event]:
+    def emit_many(
+        self, events: Sequence[NewEvent], *, actor: str | None = None, first: int | None = None
+    ) -> list[Event]:
+        """Append events; `first` is a seq already reserved with `reserve()`."""
         stored = self.events.append(
             events,
             actor=actor or self.actor,
             correlation_id=self.correlation_id,
             at=self.now,
             new_id=lambda: new_id("evt"),
+            first=first,
         )
         self.appended.extend(stored)
         return stored
@@ -74,6 +85,10 @@ class Store:
     @contextmanager
     def write(self, *, actor: str, correlation_id: str | None = None) -> Iterator[UnitOfWork]:
         with self._session(immediate=True) as session:
+            if not is_sqlite(self.engine):
+                # Writers queue here, as SQLite's BEGIN IMMEDIATE makes them: the state they
+                # read is then the state they change, and seqs follow commit order.
+                session.execute(sa.text("SELECT head FROM spine_state WHERE id = 1 FOR UPDATE"))
             uow = UnitOfWork(session, actor=actor, correlation_id=correlation_id, now=self.clock())
             try:
                 yield uow
@@ -86,8 +101,12 @@ class Store:
                 listener(uow.appended)
 
     @contextmanager
-    def read(self) -> Iterator[UnitOfWork]:
+    def read(self, *, snapshot: bool = False) -> Iterator[UnitOfWork]:
+        """A read-only unit of work; `snapshot` makes every statement see one moment
+        (PostgreSQL REPEATABLE READ; an SQLite read transaction already does)."""
         with self._session(immediate=False) as session:
+            if snapshot and not is_sqlite(self.engine):
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             uow = UnitOfWork(session, actor="reader", correlation_id=None, now=self.clock())
             try:
                 yield uow

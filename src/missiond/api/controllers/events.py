@@ -13,7 +13,7 @@ from missiond.bootstrap import System
 from missiond.core.events import EventFilter, NewEvent, to_us
 from missiond.errors import InvalidCursor, ValidationFailed
 from missiond.services.context import RequestContext
-from missiond.services.events import check_cursor, resolve_after
+from missiond.services.events import check_cursor
 
 TypeParam = Annotated[list[str] | None, Parameter(query="type", description="type prefix (repeatable)")]
 SubjectParam = Annotated[
@@ -43,6 +43,32 @@ def _ingest(system: System, ctx: RequestContext, items: list[EventIn]) -> Respon
     stored, replayed = system.events.ingest(ctx, new)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return Response(IngestOut.model_validate({"events": stored}), status_code=201, headers=headers)
+
+
+def stream_response(system: System, flt: EventFilter, after: str | None, last_event_id: str | None) -> Stream:
+    """Validate the cursor (410/400 before any byte is streamed), then stream from it."""
+    raw = last_event_id if last_event_id not in (None, "") else after
+    head, floor = system.events.bounds()
+    if raw is None:
+        start = head
+    else:
+        if not raw.strip().isdigit():
+            raise InvalidCursor(f"cursor {raw!r} is not a seq", cursor=raw)
+        start = int(raw.strip())
+        check_cursor(start, head, floor)
+    settings = system.settings
+    return Stream(
+        event_stream(
+            hub=system.hub,
+            events=system.events,
+            flt=flt,
+            after=start,
+            retry_ms=settings.sse_retry_ms,
+            ping_s=settings.sse_ping_s,
+        ),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 class EventsController(Controller):
@@ -91,25 +117,4 @@ class EventsController(Controller):
         last_event_id: Annotated[str | None, Parameter(header="Last-Event-ID")] = None,
     ) -> Stream:
         ctx.principal.require("events:read")
-        raw = last_event_id if last_event_id not in (None, "") else after
-        head, floor = system.events.bounds()
-        if raw is None:
-            start = head
-        else:
-            if not raw.strip().isdigit():
-                raise InvalidCursor(f"cursor {raw!r} is not a seq", cursor=raw)
-            start = resolve_after(int(raw), None) or 0
-            check_cursor(start, head, floor)
-        settings = system.settings
-        return Stream(
-            event_stream(
-                hub=system.hub,
-                events=system.events,
-                flt=_filter(types, subjects),
-                after=start,
-                retry_ms=settings.sse_retry_ms,
-                ping_s=settings.sse_ping_s,
-            ),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return stream_response(system, _filter(types, subjects), after, last_event_id)
