@@ -41,7 +41,11 @@ class System:
 def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> System:
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    schema_version = migrate.upgrade(engine)
+    try:
+        schema_version = migrate.upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     store = Store(engine, clock=clock)
     auth = AuthService(store)
     admin_token = auth.ensure_admin_token(settings.token_path)

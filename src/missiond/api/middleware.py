@@ -24,7 +24,7 @@ class CorrelationMiddleware:
             if name == b"x-correlation-id":
                 raw = value.decode("latin-1").strip()
                 break
-        if raw is not None and not CORRELATION_RE.match(raw):
+        if raw is not None and not CORRELATION_RE.fullmatch(raw):
             await _reject(send, raw)
             return
         correlation = raw or new_id("cor")

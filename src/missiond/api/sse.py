@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 
 import anyio.to_thread
@@ -21,9 +22,21 @@ from missiond.services.hub import EventHub
 _PAGE = 500
 
 
+_FRAMES: OrderedDict[str, bytes] = OrderedDict()
+_FRAME_CACHE = 8192
+
+
 def frame(event: Event) -> bytes:
+    """Encode once per event, not once per subscriber: 200 watchers share one encoding."""
+    cached = _FRAMES.get(event.id)
+    if cached is not None:
+        return cached
     data = json.dumps(event.to_wire(), separators=(",", ":"), ensure_ascii=False)
-    return f"id: {event.seq}\nevent: {event.type}\ndata: {data}\n\n".encode()
+    encoded = f"id: {event.seq}\nevent: {event.type}\ndata: {data}\n\n".encode()
+    _FRAMES[event.id] = encoded
+    if len(_FRAMES) > _FRAME_CACHE:
+        _FRAMES.popitem(last=False)
+    return encoded
 
 
 def error_frame(code: str, detail: str, last_seq: int) -> bytes:

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-EVENT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){1,7}$")
-CORRELATION_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+# Always used with fullmatch: `$` would also accept a trailing newline.
+EVENT_TYPE_RE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){1,7}")
+CORRELATION_RE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 MAX_SUBJECT_LEN = 512
 
 # Namespaces owned by the server's own capabilities. Clients may not ingest them.
@@ -40,7 +41,7 @@ RESERVED_NAMESPACES = frozenset(
 
 def event_type_problem(event_type: str) -> str | None:
     """Why `event_type` is not a valid type, or None when it is."""
-    if not EVENT_TYPE_RE.match(event_type):
+    if not EVENT_TYPE_RE.fullmatch(event_type):
         return "must be dotted lower case with 2-8 segments, e.g. 'session.run.started'"
     return None
 
@@ -144,6 +145,6 @@ def decode_cursor(cursor: str) -> int | None:
     except (ValueError, UnicodeDecodeError):
         return None
     prefix, _, number = raw.partition(":")
-    if prefix != "s1" or not number.isdigit():
+    if prefix != "s1" or not (number.isascii() and number.isdigit()):
         return None
     return int(number)

@@ -29,7 +29,7 @@ class Mutation:
                 found = uow.idempotency.get(ctx.actor, key)
                 if found is not None:
                     fingerprint, answer = found
-                    if fingerprint != ctx.fingerprint:
+                    if fingerprint != (ctx.fingerprint or ""):
                         raise IdempotencyKeyReused(
                             "this Idempotency-Key was used with a different request",
                             idempotency_key=key,

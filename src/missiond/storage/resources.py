@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from missiond.storage.prefixes import starts_with
 from missiond.storage.tables import ReactorCursor, ResourceRow
 
 
@@ -36,13 +37,10 @@ def _record(row: ResourceRow) -> ResourceRecord:
     )
 
 
-def _escape_like(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 class Resources:
     def __init__(self, session: Session) -> None:
         self._session = session
+        self._dialect = session.get_bind().dialect.name
 
     def get(self, key: str) -> ResourceRecord | None:
         row = self._session.get(ResourceRow, key)
@@ -51,7 +49,7 @@ class Resources:
     def list(self, prefix: str, *, after_key: str | None, limit: int) -> list[ResourceRecord]:
         stmt = select(ResourceRow)
         if prefix:
-            stmt = stmt.where(col(ResourceRow.key).like(_escape_like(prefix) + "%", escape="\\"))
+            stmt = stmt.where(starts_with(col(ResourceRow.key), prefix, self._dialect))
         if after_key is not None:
             stmt = stmt.where(col(ResourceRow.key) > after_key)
         stmt = stmt.order_by(col(ResourceRow.key)).limit(limit)
@@ -62,7 +60,7 @@ class Resources:
             col(ResourceRow.expires_at_us).is_not(None), col(ResourceRow.expires_at_us) <= now_us
         )
         if prefix:
-            stmt = stmt.where(col(ResourceRow.key).like(_escape_like(prefix) + "%", escape="\\"))
+            stmt = stmt.where(starts_with(col(ResourceRow.key), prefix, self._dialect))
         stmt = stmt.order_by(col(ResourceRow.key)).limit(limit)
         return [_record(r) for r in self._session.exec(stmt).all()]
 

@@ -68,7 +68,7 @@ class ResourceRow(SQLModel, table=True):
     __tablename__ = "resources"
     __table_args__ = (sa.Index("ix_resources_expires", "expires_at_us"),)
     key: str = Field(primary_key=True, sa_type=KeyType)
-    value: Any = Field(default=None, sa_type=JsonType)
+    value: Any = Field(default=None, sa_type=JsonType, nullable=True)
     create_rev: int = Field(sa_type=sa.BigInteger, nullable=False)
     mod_rev: int = Field(sa_type=sa.BigInteger, nullable=False)
     version: int = Field(nullable=False)
