@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from missiond.cli.app import App
 from missiond.cli.main import cli
 
 
@@ -28,7 +29,8 @@ def serve(
     from missiond import serve as server
     from missiond.settings import Settings
 
-    parent_home = (ctx.obj or {}).get("home") if isinstance(ctx.obj, dict) else None
+    app = ctx.find_object(App)
+    parent_home = str(app.home) if app is not None and getattr(app, "home", None) else None
     settings = Settings.from_env(
         home=home or parent_home,
         database_url=database_url,

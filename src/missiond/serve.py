@@ -7,7 +7,10 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import uvicorn
@@ -49,6 +52,24 @@ def _remove_server_file(settings: Settings) -> None:
             settings.server_file.unlink()
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises the signal that stopped it once `serve()` ends, which would
+    kill the process before our cleanup runs; we stop on it and exit normally."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        stop = (signal.SIGINT, signal.SIGTERM)
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in stop}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+
 async def _serve(settings: Settings) -> None:
     system = build(settings)
     app = create_app(system)
@@ -61,7 +82,7 @@ async def _serve(settings: Settings) -> None:
         lifespan="on",
         timeout_graceful_shutdown=3,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.02)

@@ -9,16 +9,16 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.di import Provide
-from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from missiond import __version__
 from missiond.api.controllers.events import EventsController
 from missiond.api.controllers.resources import ResourcesController
-from missiond.api.controllers.system import SystemController
+from missiond.api.controllers.system import PublicController, SystemController
 from missiond.api.deps import provide_ctx, provide_system, require_token
 from missiond.api.middleware import CorrelationMiddleware
+from missiond.api.openapi import StrictModelSchemaPlugin
 from missiond.api.problems import EXCEPTION_HANDLERS
 from missiond.api.reactors import start_reactors
 from missiond.bootstrap import System
@@ -46,18 +46,20 @@ def create_app(system: System) -> Litestar:
         description="Control plane for teams of AI coding agents. Errors are RFC 9457 problem details.",
         path="/v1/schema",
         components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
-        security=[{"bearer": []}],
     )
     app = Litestar(
-        route_handlers=[SystemController, EventsController, ResourcesController],
+        route_handlers=[PublicController, SystemController, EventsController, ResourcesController],
         dependencies={"system": Provide(provide_system), "ctx": Provide(provide_ctx)},
         guards=[require_token],
-        middleware=[DefineMiddleware(CorrelationMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
         request_max_body_size=system.settings.max_body_bytes,
         lifespan=[lifespan],
         debug=False,
+        plugins=[StrictModelSchemaPlugin()],
     )
     app.state.system = system
+    # Outermost, so routing errors (404, 405) get a correlation id too; Litestar
+    # keeps the scope state we set.
+    app.asgi_handler = CorrelationMiddleware(app.asgi_handler)  # type: ignore[method-assign]
     return app

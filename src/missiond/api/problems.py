@@ -33,6 +33,7 @@ def problem(
     *,
     request: Request[Any, Any, Any] | None = None,
     errors: list[dict[str, str]] | None = None,
+    extra_headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {
@@ -51,7 +52,8 @@ def problem(
         body["errors"] = errors
     for key, value in extra.items():
         body.setdefault(key, value)
-    headers = {"WWW-Authenticate": 'Bearer realm="missiond"'} if status == 401 else None
+    headers = {"WWW-Authenticate": 'Bearer realm="missiond"'} if status == 401 else {}
+    headers.update(extra_headers or {})
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -78,24 +80,49 @@ def _validation_errors(exc: ValidationException) -> list[dict[str, str]]:
     return out
 
 
+_DECODE_HINTS = ("malformed", "truncated", "json", "decode", "invalid utf-8")
+
+
+def _is_decode_error(detail: str) -> bool:
+    lowered = detail.lower()
+    return any(hint in lowered for hint in _DECODE_HINTS)
+
+
 def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     status = exc.status_code
     detail = exc.detail or ""
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc)
-        lowered = detail.lower()
-        if "malformed" in lowered or ("json" in lowered and not errors):
+        if any(e["field"] == "body.data" and e["message"] == "'data'" for e in errors):
+            # Litestar's way of saying the body was empty.
+            return problem(
+                400,
+                "MALFORMED_JSON",
+                "Malformed JSON",
+                "a JSON body is required",
+                request=request,
+                errors=[{"field": "body", "message": "required"}],
+            )
+        if not errors and _is_decode_error(detail):
             return problem(
                 400, "MALFORMED_JSON", "Malformed JSON", "the body is not valid JSON", request=request
             )
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or detail
         return problem(400, "VALIDATION_FAILED", "Validation failed", summary, request=request, errors=errors)
-    if status == 400 and "malformed" in detail.lower():
+    if status == 400 and _is_decode_error(detail):
         return problem(400, "MALFORMED_JSON", "Malformed JSON", "the body is not valid JSON", request=request)
     if isinstance(exc, NotFoundException):
         return problem(404, "NOT_FOUND", "Not found", f"no route for {request.url.path}", request=request)
     if isinstance(exc, MethodNotAllowedException):
-        return problem(405, "METHOD_NOT_ALLOWED", "Method not allowed", detail, request=request)
+        allow = (exc.headers or {}).get("Allow") or (exc.headers or {}).get("allow")
+        return problem(
+            405,
+            "METHOD_NOT_ALLOWED",
+            "Method not allowed",
+            detail,
+            request=request,
+            extra_headers={"Allow": allow} if allow else None,
+        )
     if isinstance(exc, RequestEntityTooLarge):
         return problem(
             413, "PAYLOAD_TOO_LARGE", "Payload too large", "the request body is too large", request=request

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class WireModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"additionalProperties": False})
 
 
 class EventOut(BaseModel):
@@ -74,3 +74,21 @@ class WhoAmIOut(BaseModel):
 class StatsOut(BaseModel):
     subscribers: int
     hub_position: int
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ProblemOut(BaseModel):
+    """RFC 9457 problem details, as every error is answered."""
+
+    type: str
+    title: str
+    status: int
+    code: str = Field(description="stable machine code, e.g. VALIDATION_FAILED")
+    detail: str
+    instance: str | None = None
+    correlation_id: str | None = None
+    errors: list[FieldError] | None = None

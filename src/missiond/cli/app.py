@@ -72,9 +72,7 @@ class App:
             self._client = None
 
     def _make_client(self, config: ClientConfig) -> Client:
-        return Client(
-            config.base_url, config.token, home=config.home, transport=self.deps.transport
-        )
+        return Client(config.base_url, config.token, home=config.home, transport=self.deps.transport)
 
     def _reachable_config(self) -> ClientConfig:
         config = self.config()

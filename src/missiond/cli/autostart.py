@@ -76,15 +76,16 @@ def start_server(home: Path, *, probe: Probe, timeout: float = START_TIMEOUT_S) 
         while time.monotonic() < deadline:
             info = read_server_info(home)
             if info and _written_by(info, process.pid, home, launched_at) and probe(info.url):
-                return StartedServer(info.url, process.pid, spawned=True)
+                # Another command's server may have won the race for the port (ours then exits).
+                ours = info.pid in (None, process.pid)
+                return StartedServer(info.url, process.pid if ours else info.pid, spawned=ours)
             if process.poll() is not None:
                 raise AutostartFailed(
                     f"the server for {home} exited with status {process.returncode}; see {log}"
                 )
             time.sleep(POLL_INTERVAL_S)
         raise AutostartFailed(
-            f"the server for {home} (pid {process.pid}) did not answer within {timeout:g} s; "
-            f"see {log}"
+            f"the server for {home} (pid {process.pid}) did not answer within {timeout:g} s; see {log}"
         )
 
 

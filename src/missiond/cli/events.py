@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import click
@@ -66,7 +67,7 @@ def query(
             merged = [event.raw for page in pages for event in page.events]
             app.out.document({**last.raw, "events": merged})
         return
-    app.out.events_table((e for page in pages for e in page.events), footer=_footer(last))
+    app.out.events((e for page in pages for e in page.events), footer=_footer(last))
 
 
 def _footer(page: EventPage) -> str:
@@ -90,9 +91,7 @@ def tail(app: App, types: tuple[str, ...], subjects: tuple[str, ...], after: int
     client = app.client()
     if not app.out.json:
         app.out.note(f"following events at {client.base_url} (Ctrl-C to stop)")
-    stream = client.stream_events(
-        type=list(types) or None, subject=list(subjects) or None, after=after
-    )
+    stream = client.stream_events(type=list(types) or None, subject=list(subjects) or None, after=after)
     try:
         for event in stream:
             if app.out.json:
@@ -106,7 +105,7 @@ def tail(app: App, types: tuple[str, ...], subjects: tuple[str, ...], after: int
 def _data_object(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
     if value is None:
         return {}
-    text = click.get_text_stream("stdin").read() if value == "-" else value
+    text = sys.stdin.read() if value == "-" else value
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -125,8 +124,9 @@ def _data_object(_ctx: click.Context, _param: click.Parameter, value: str | None
     metavar="JSON",
     help="Payload: a JSON object, or - to read it from stdin.",
 )
-@click.option("--v", "version", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Payload schema version.")  # fmt: skip
+@click.option(
+    "--v", "version", type=click.IntRange(min=1), default=1, show_default=True, help="Payload schema version."
+)
 @click.option("--causation-id", help="Id of the event that caused this one.")
 @click.option("--idempotency-key", help="Make a retry of this exact call safe.")
 @pass_app
@@ -150,8 +150,13 @@ def emit(
 
 
 @events.command()
-@click.option("--through", type=click.IntRange(min=0), required=True, metavar="SEQ",
-              help="Delete events with seq <= SEQ.")  # fmt: skip
+@click.option(
+    "--through",
+    type=click.IntRange(min=0),
+    required=True,
+    metavar="SEQ",
+    help="Delete events with seq <= SEQ.",
+)
 @pass_app
 def compact(app: App, through: int) -> None:
     """Drop old events from the spine (admin)."""

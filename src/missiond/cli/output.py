@@ -68,8 +68,7 @@ class Output:
     def problem(self, error: ProblemError) -> None:
         click.echo(f"error: {error.code}: {error.detail or error.title or error.code}", err=True)
         if self.json:
-            click.echo(_dumps(error.problem or {"status": error.status, "code": error.code}),
-                       err=True)  # fmt: skip
+            click.echo(_dumps(error.problem or {"status": error.status, "code": error.code}), err=True)
 
     def failure(self, code: str, detail: str, **extra: Any) -> None:
         click.echo(f"error: {code}: {detail}", err=True)
@@ -89,31 +88,18 @@ class Output:
             table.add_row(key, "" if value is None else str(value))
         self.console.print(table)
 
-    def events_table(self, events: Iterable[Event], footer: str = "") -> None:
-        table = Table(show_edge=False, pad_edge=False)
-        table.add_column("seq", justify="right", style="dim")
-        table.add_column("time (UTC)", style="dim", no_wrap=True)
-        table.add_column("type", no_wrap=True)
-        table.add_column("subject", style="bold")
-        table.add_column("actor", style="magenta")
-        table.add_column("data", overflow="fold")
+    def events(self, events: Iterable[Event], footer: str = "") -> None:
+        """One coloured line per event (lines, not a table: they survive narrow terminals)."""
         for event in events:
-            table.add_row(
-                str(event.seq),
-                event.ts.strftime("%Y-%m-%d %H:%M:%S"),
-                Text(event.type, style=type_style(event.type)),
-                event.subject,
-                event.actor or "",
-                data_preview(event.data),
-            )
-        self.console.print(table)
+            self.event_line(event, with_date=True)
         if footer:
             self.console.print(Text(footer, style="dim"))
 
-    def event_line(self, event: Event) -> None:
+    def event_line(self, event: Event, *, with_date: bool = False) -> None:
+        time_format = "%Y-%m-%d %H:%M:%S.%f" if with_date else "%H:%M:%S.%f"
         line = Text.assemble(
             (f"{event.seq:>6} ", "dim"),
-            (event.ts.strftime("%H:%M:%S.%f")[:-3] + " ", "dim"),
+            (event.ts.strftime(time_format)[:-3] + " ", "dim"),
             (event.type, type_style(event.type)),
             " ",
             (event.subject, "bold"),

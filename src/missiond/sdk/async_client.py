@@ -100,9 +100,7 @@ class AsyncClient(ClientBase):
         attempt = 0
         while True:
             try:
-                response = await self.http.request(
-                    method, path, json=json, params=params, headers=headers
-                )
+                response = await self.http.request(method, path, json=json, params=params, headers=headers)
             except (httpx.TransportError, httpx.InvalidURL) as exc:
                 error = self.translate_error(exc)
                 delay = self._delay_after_error(attempt, retryable)
@@ -142,9 +140,14 @@ class AsyncClient(ClientBase):
     ) -> EventPage:
         """One page of events; `type` and `subject` are prefixes (a list means OR)."""
         params = query_params(
-            type=type, subject=subject, after=after, cursor=cursor,
-            since=since, until=until, limit=limit,
-        )  # fmt: skip
+            type=type,
+            subject=subject,
+            after=after,
+            cursor=cursor,
+            since=since,
+            until=until,
+            limit=limit,
+        )
         return EventPage.from_json(await self._json("GET", "/v1/events", params=params))
 
     async def iter_event_pages(
@@ -202,10 +205,10 @@ class AsyncClient(ClientBase):
     async def ingest_events(
         self, events: Iterable[Mapping[str, Any]], idempotency_key: str | None = None
     ) -> list[Event]:
-        """Append several events atomically (contiguous seqs)."""
+        """Append up to 500 events atomically (contiguous seqs): `POST /v1/events/batch`."""
         answer = await self._json(
             "POST",
-            "/v1/events",
+            "/v1/events/batch",
             json=batch_body(events),
             headers=idempotency_headers(idempotency_key),
         )

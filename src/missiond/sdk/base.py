@@ -59,9 +59,7 @@ class ClientBase:
     def _retryable(self, method: str, headers: Mapping[str, str], idempotent: bool | None) -> bool:
         return _retry.is_idempotent(method, headers) if idempotent is None else idempotent
 
-    def _delay_after_response(
-        self, response: httpx.Response, attempt: int, retryable: bool
-    ) -> float | None:
+    def _delay_after_response(self, response: httpx.Response, attempt: int, retryable: bool) -> float | None:
         """Seconds to wait before trying again, or None when this answer is final."""
         if not retryable or attempt >= self.retries:
             return None

@@ -113,9 +113,7 @@ class ClientConfig:
             url, source = f"http://{_host_for_url(host)}:{port}", "default"
 
         resolved_token = token or _get(env, "MISSIOND_TOKEN") or read_token(home_path)
-        return cls(
-            base_url=url.rstrip("/"), token=resolved_token, home=home_path, url_source=source
-        )
+        return cls(base_url=url.rstrip("/"), token=resolved_token, home=home_path, url_source=source)
 
 
 def _host_for_url(host: str) -> str:

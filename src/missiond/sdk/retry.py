@@ -31,7 +31,8 @@ class Backoff:
     cap: float = 2.0
 
     def delay(self, attempt: int) -> float:
-        ceiling = min(self.cap, self.base * (2**attempt))
+        # The exponent is bounded so that hours of failed reconnects cannot overflow a float.
+        ceiling = min(self.cap, self.base * 2.0 ** min(attempt, 32))
         # "Equal jitter": never less than half the ceiling, so waits still grow.
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 

@@ -142,9 +142,7 @@ class StreamCursor:
     def reconnect_delay(self, drop: _Dropped) -> float:
         """Seconds to wait before reconnecting; raises the drop's error when giving up."""
         self.failures += 1
-        if not self.reconnect or (
-            self.max_retries is not None and self.failures > self.max_retries
-        ):
+        if not self.reconnect or (self.max_retries is not None and self.failures > self.max_retries):
             raise drop.error
         backoff = _retry.Backoff(base=self.retry_s, cap=max(self.retry_s, MAX_RECONNECT_DELAY_S))
         return max(backoff.delay(self.failures - 1), drop.retry_after or 0.0)
@@ -158,9 +156,7 @@ def _timeout(client: Client | AsyncClient, idle_timeout: float | None) -> httpx.
     return httpx.Timeout(client.timeout, read=idle_timeout)
 
 
-def iter_stream(
-    client: Client, cursor: StreamCursor, *, idle_timeout: float | None
-) -> Iterator[Event]:
+def iter_stream(client: Client, cursor: StreamCursor, *, idle_timeout: float | None) -> Iterator[Event]:
     while True:
         try:
             if cursor.needs_head:
@@ -186,12 +182,12 @@ def iter_stream(
             failure = drop
         except TransportError as exc:
             failure = _Dropped(exc)
+        except SSEError as exc:  # before httpx.TransportError: it is one
+            raise ProtocolError(str(exc)) from exc
         except httpx.TransportError as exc:
             error = client.translate_error(exc)
             error.__cause__ = exc
             failure = _Dropped(error)
-        except SSEError as exc:
-            raise ProtocolError(str(exc)) from exc
         _retry.pause(cursor.reconnect_delay(failure))
 
 
@@ -223,10 +219,10 @@ async def aiter_stream(
             failure = drop
         except TransportError as exc:
             failure = _Dropped(exc)
+        except SSEError as exc:  # before httpx.TransportError: it is one
+            raise ProtocolError(str(exc)) from exc
         except httpx.TransportError as exc:
             error = client.translate_error(exc)
             error.__cause__ = exc
             failure = _Dropped(error)
-        except SSEError as exc:
-            raise ProtocolError(str(exc)) from exc
         await _retry.apause(cursor.reconnect_delay(failure))

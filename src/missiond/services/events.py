@@ -52,7 +52,8 @@ def resolve_after(after: int | None, cursor: str | None) -> int | None:
 
 
 def check_cursor(after: int, head: int, floor: int) -> None:
-    if after < floor:
+    """0 means "from the start of what is retained"; any other cursor below the floor expired."""
+    if 0 < after < floor:
         raise CursorExpired(
             f"events up to seq {floor} were compacted; relist and resume from the head",
             cursor=after,
@@ -83,6 +84,7 @@ class EventService:
             head, floor = uow.events.bounds()
             start = floor if start is None else start
             check_cursor(start, head, floor)
+            start = max(start, floor)
             events = uow.events.query(flt, after=start, limit=limit)
         next_cursor = encode_cursor(events[-1].seq) if len(events) == limit else None
         return EventPage(events=events, next_cursor=next_cursor, head=head, floor=floor)
@@ -100,7 +102,7 @@ class EventService:
             raise ValidationFailed.field("events", f"must hold 1 to {MAX_BATCH} events")
         prefix = "body" if len(items) == 1 else "body.events"
         for i, item in enumerate(items):
-            where = prefix if len(items) == 1 else f"{prefix}[{i}]"
+            where = prefix if len(items) == 1 else f"{prefix}.{i}"
             problem = event_type_problem(item.type)
             if problem:
                 raise ValidationFailed.field(f"{where}.type", problem)
@@ -125,7 +127,7 @@ class EventService:
         with self._store.write(actor=ctx.actor, correlation_id=ctx.correlation_id) as uow:
             head, floor = uow.events.bounds()
             if through_seq < 0 or through_seq > head:
-                raise ValidationFailed.field("through_seq", f"must be between 0 and the head ({head})")
+                raise ValidationFailed.field("body.through_seq", f"must be between 0 and the head ({head})")
             removed = uow.events.compact(through_seq)
             floor = max(floor, through_seq)
             (event,) = uow.emit(

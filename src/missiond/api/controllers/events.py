@@ -7,6 +7,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import Parameter
 from litestar.response import Stream
 
+from missiond.api.openapi import problems
 from missiond.api.sse import event_stream
 from missiond.api.wire import EventBatchIn, EventIn, EventPageOut, IngestOut
 from missiond.bootstrap import System
@@ -56,6 +57,7 @@ def stream_response(system: System, flt: EventFilter, after: str | None, last_ev
             raise InvalidCursor(f"cursor {raw!r} is not a seq", cursor=raw)
         start = int(raw.strip())
         check_cursor(start, head, floor)
+        start = max(start, floor)
     settings = system.settings
     return Stream(
         event_stream(
@@ -73,9 +75,15 @@ def stream_response(system: System, flt: EventFilter, after: str | None, last_ev
 
 class EventsController(Controller):
     path = "/v1"
+    security = [{"bearer": []}]
     tags = ["events"]
 
-    @get("/events", sync_to_thread=True, summary="Query the event spine")
+    @get(
+        "/events",
+        responses=problems(400, 401, 403, 410),
+        sync_to_thread=True,
+        summary="Query the event spine",
+    )
     def query(
         self,
         system: System,
@@ -93,12 +101,19 @@ class EventsController(Controller):
         )
         return EventPageOut.model_validate(page.to_wire())
 
-    @post("/events", sync_to_thread=True, status_code=201, summary="Ingest one external event")
+    @post(
+        "/events",
+        responses=problems(400, 401, 403, 413, 422),
+        sync_to_thread=True,
+        status_code=201,
+        summary="Ingest one external event",
+    )
     def ingest(self, system: System, ctx: RequestContext, data: EventIn) -> Response[IngestOut]:
         return _ingest(system, ctx, [data])
 
     @post(
         "/events/batch",
+        responses=problems(400, 401, 403, 413, 422),
         sync_to_thread=True,
         status_code=201,
         summary="Ingest up to 500 external events atomically",
@@ -106,7 +121,12 @@ class EventsController(Controller):
     def ingest_batch(self, system: System, ctx: RequestContext, data: EventBatchIn) -> Response[IngestOut]:
         return _ingest(system, ctx, list(data.events))
 
-    @get("/streams/events", summary="Server-Sent Events stream of the spine")
+    @get(
+        "/streams/events",
+        responses=problems(400, 401, 403, 410),
+        media_type="text/event-stream",
+        summary="Server-Sent Events stream of the spine",
+    )
     async def stream(
         self,
         system: System,

@@ -11,6 +11,7 @@ from litestar.response import Stream
 from pydantic import Field
 
 from missiond.api.controllers.events import stream_response
+from missiond.api.openapi import problems
 from missiond.api.wire import WireModel
 from missiond.bootstrap import System
 from missiond.core.events import EventFilter
@@ -115,16 +116,27 @@ def _answer(body: dict[str, Any], replayed: bool, status: int = 200) -> Response
 
 class ResourcesController(Controller):
     path = "/v1"
+    security = [{"bearer": []}]
     tags = ["resources"]
 
-    @get("/resources/{key:path}", sync_to_thread=True, summary="Read one resource")
+    @get(
+        "/resources/{key:path}",
+        responses=problems(400, 401, 403, 404),
+        sync_to_thread=True,
+        summary="Read one resource",
+    )
     def get_one(
         self, system: System, ctx: RequestContext, request: Request[Any, Any, Any], key: str
     ) -> Response[dict[str, Any]]:
         record = system.resources.get(ctx, raw_key(request, key))
         return Response(record, headers={"ETag": f'"{record["mod_rev"]}"'})
 
-    @get("/resources", sync_to_thread=True, summary="List resources by key prefix")
+    @get(
+        "/resources",
+        responses=problems(400, 401, 403),
+        sync_to_thread=True,
+        summary="List resources by key prefix",
+    )
     def list_many(
         self,
         system: System,
@@ -135,7 +147,12 @@ class ResourcesController(Controller):
     ) -> dict[str, Any]:
         return system.resources.list(ctx, prefix, after_key=after_key, limit=limit)
 
-    @put("/resources/{key:path}", sync_to_thread=True, summary="Create or replace a resource")
+    @put(
+        "/resources/{key:path}",
+        responses=problems(400, 401, 403, 409, 412, 413, 422),
+        sync_to_thread=True,
+        summary="Create or replace a resource",
+    )
     def put_one(
         self, system: System, ctx: RequestContext, request: Request[Any, Any, Any], key: str, data: PutIn
     ) -> Response[dict[str, Any]]:
@@ -145,7 +162,11 @@ class ResourcesController(Controller):
         )
         return _answer(body, replayed, 201 if body["version"] == 1 else 200)
 
-    @patch("/resources/{key:path}", summary="JSON Merge Patch (RFC 7386) a resource")
+    @patch(
+        "/resources/{key:path}",
+        responses=problems(400, 401, 403, 404, 409, 412, 413, 422),
+        summary="JSON Merge Patch (RFC 7386) a resource",
+    )
     async def patch_one(
         self,
         system: System,
@@ -167,7 +188,13 @@ class ResourcesController(Controller):
         )
         return _answer(body, replayed)
 
-    @delete("/resources/{key:path}", sync_to_thread=True, status_code=200, summary="Delete a resource")
+    @delete(
+        "/resources/{key:path}",
+        responses=problems(400, 401, 403, 404, 409, 412, 422),
+        sync_to_thread=True,
+        status_code=200,
+        summary="Delete a resource",
+    )
     def delete_one(
         self,
         system: System,
@@ -183,6 +210,7 @@ class ResourcesController(Controller):
 
     @post(
         "/resources:txn",
+        responses=problems(400, 401, 403, 404, 409, 413, 422),
         sync_to_thread=True,
         status_code=200,
         summary="Atomic transaction: compares, then puts/patches/deletes, all or none",
@@ -204,7 +232,12 @@ class ResourcesController(Controller):
         body, replayed = system.resources.txn(ctx, compares, ops)
         return _answer(body, replayed)
 
-    @get("/streams/resources", summary="Watch resources under a prefix (SSE)")
+    @get(
+        "/streams/resources",
+        responses=problems(400, 401, 403, 410),
+        media_type="text/event-stream",
+        summary="Watch resources under a prefix (SSE)",
+    )
     async def watch(
         self,
         system: System,

@@ -1,0 +1,108 @@
+"""Fakes for SDK tests: envelopes, SSE frames and a scripted MockTransport handler."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+
+
+def envelope(
+    seq: int, type: str = "session.run.started", subject: str = "session/abc", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "id": f"evt_{seq:026d}",
+        "type": type,
+        "subject": subject,
+        "ts": "2026-11-21T18:26:00.123456Z",
+        "actor": "user:admin",
+        "correlation_id": "cor_1",
+        "causation_id": None,
+        "data": {"n": seq},
+        "v": 1,
+        **extra,
+    }
+
+
+def frame(event: dict[str, Any]) -> str:
+    return f"id: {event['seq']}\nevent: {event['type']}\ndata: {json.dumps(event)}\n\n"
+
+
+RETRY_FRAME = "retry: 2000\n\n"
+PING_FRAME = ": ping\n\n"
+
+Chunk = str | BaseException
+
+
+def sse_response(*chunks: Chunk) -> httpx.Response:
+    """A stream for the sync client; an exception in `chunks` is raised mid-stream."""
+
+    def body() -> Iterator[bytes]:
+        for chunk in chunks:
+            if isinstance(chunk, BaseException):
+                raise chunk
+            yield chunk.encode()
+
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body())
+
+
+def async_sse_response(*chunks: Chunk) -> httpx.Response:
+    async def body() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            if isinstance(chunk, BaseException):
+                raise chunk
+            yield chunk.encode()
+
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body())
+
+
+def problem(status: int, code: str, detail: str = "", **extra: Any) -> httpx.Response:
+    body = {
+        "type": "about:blank",
+        "title": code.replace("_", " ").title(),
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **extra,
+    }
+    return httpx.Response(status, json=body, headers={"content-type": "application/problem+json"})
+
+
+class Recorder:
+    """A MockTransport handler that answers from a script and keeps every request.
+
+    With `head_seq`, `/v1/health` is answered outside the script (and not kept).
+    """
+
+    def __init__(
+        self, *answers: httpx.Response | BaseException | Callable[..., Any], head_seq: int | None = None
+    ) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+        self.head_seq = head_seq
+        self.health_calls = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/health" and self.head_seq is not None:
+            self.health_calls += 1
+            return httpx.Response(200, json={"status": "ok", "head_seq": self.head_seq})
+        self.requests.append(request)
+        if not self.answers:
+            raise AssertionError(f"unexpected request {request.method} {request.url}")
+        answer = self.answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        if callable(answer):
+            return answer(request)
+        return answer
+
+    @property
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self)
+
+
+Connect = Callable[..., Any]
+"""The `connect` fixture: `connect(server, token=None, **client_kwargs) -> Client`."""
