@@ -7,11 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from missiond.core.events import EventFilter
+from missiond.services.agents import AgentService
 from missiond.services.auth import AuthService
+from missiond.services.batch import BatchService
 from missiond.services.events import EventService
 from missiond.services.hub import EventHub
+from missiond.services.leases import LeaseService
 from missiond.services.resources import ResourceService
 from missiond.services.status_indexer import StatusIndexer
+from missiond.services.tasks import TaskService
 from missiond.settings import Settings
 from missiond.storage import migrate
 from missiond.storage.engine import make_engine
@@ -31,6 +35,10 @@ class System:
     hub: EventHub
     resources: ResourceService
     status_indexer: StatusIndexer
+    tasks: TaskService
+    leases: LeaseService
+    agents: AgentService
+    batch: BatchService
     schema_version: str
     admin_token: str
 
@@ -64,6 +72,10 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Sys
         hub=hub,
         resources=ResourceService(store),
         status_indexer=StatusIndexer(store),
+        tasks=TaskService(store),
+        leases=LeaseService(store),
+        agents=AgentService(store),
+        batch=BatchService(store),
         schema_version=schema_version,
         admin_token=admin_token,
     )

@@ -5,7 +5,24 @@ from __future__ import annotations
 from ulid import ULID
 
 PREFIXES = frozenset(
-    {"evt", "tok", "msn", "wi", "tsk", "rtn", "apr", "mem", "lck", "agt", "cor", "ses", "art"}
+    {
+        "evt",
+        "tok",
+        "msn",
+        "wi",
+        "tsk",
+        "rtn",
+        "apr",
+        "mem",
+        "lck",
+        "agt",
+        "cor",
+        "ses",
+        "art",
+        "lse",
+        "nte",
+        "stp",
+    }
 )
 
 

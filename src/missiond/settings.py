@@ -45,6 +45,7 @@ class Settings:
     sse_queue: int = 10_000
     sse_retry_ms: int = 2000
     hub_poll_s: float = 0.5
+    lease_sweep_s: float = 1.0
     sqlite_busy_timeout_ms: int = 30_000
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -66,6 +67,7 @@ class Settings:
             sse_ping_s=_env_float(env, "MISSIOND_SSE_PING_S", 15.0),
             sse_queue=_env_int(env, "MISSIOND_SSE_QUEUE", 10_000),
             hub_poll_s=_env_float(env, "MISSIOND_HUB_POLL_S", 0.5),
+            lease_sweep_s=_env_float(env, "MISSIOND_LEASE_SWEEP_S", 1.0),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **clean) if clean else settings  # type: ignore[arg-type]

@@ -13,9 +13,11 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from missiond import __version__
+from missiond.api.controllers.agents import AgentsController
 from missiond.api.controllers.events import EventsController
 from missiond.api.controllers.resources import ResourcesController
 from missiond.api.controllers.system import PublicController, SystemController
+from missiond.api.controllers.tasks import TasksController
 from missiond.api.deps import provide_ctx, provide_system, require_token
 from missiond.api.middleware import CorrelationMiddleware
 from missiond.api.openapi import StrictModelSchemaPlugin
@@ -48,7 +50,14 @@ def create_app(system: System) -> Litestar:
         components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
     )
     app = Litestar(
-        route_handlers=[PublicController, SystemController, EventsController, ResourcesController],
+        route_handlers=[
+            PublicController,
+            SystemController,
+            EventsController,
+            ResourcesController,
+            TasksController,
+            AgentsController,
+        ],
         dependencies={"system": Provide(provide_system), "ctx": Provide(provide_ctx)},
         guards=[require_token],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -35,6 +35,11 @@ async def _loop(name: str, work: Callable[[], object], wake: asyncio.Event | Non
         wake.clear()
 
 
+def _drain(step: Callable[[], int]) -> None:
+    while step() > 0:
+        pass
+
+
 def _sweep_all(system: System) -> None:
     while system.resources.sweep() > 0:
         pass
@@ -50,5 +55,9 @@ def start_reactors(system: System) -> list[asyncio.Task[None]]:
         ),
         asyncio.create_task(
             _loop("ttl sweeper", lambda: _sweep_all(system), None, 1.0), name="missiond-ttl-sweeper"
+        ),
+        asyncio.create_task(
+            _loop("lease sweeper", lambda: _drain(system.leases.sweep), None, settings.lease_sweep_s),
+            name="missiond-lease-sweeper",
         ),
     ]

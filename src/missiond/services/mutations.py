@@ -20,9 +20,13 @@ class Mutation:
         self._store = store
 
     def run(
-        self, ctx: RequestContext, change: Callable[[UnitOfWork], dict[str, Any]]
+        self,
+        ctx: RequestContext,
+        change: Callable[[UnitOfWork], dict[str, Any]],
+        *,
+        redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Returns (answer, replayed)."""
+        """Returns (answer, replayed). `redact` shapes what is kept for replays (secrets never are)."""
         with self._store.write(actor=ctx.actor, correlation_id=ctx.correlation_id) as uow:
             key = ctx.idempotency_key
             if key:
@@ -37,5 +41,6 @@ class Mutation:
                     return answer, True
             answer = change(uow)
             if key:
-                uow.idempotency.put(ctx.actor, key, ctx.fingerprint or "", answer, uow.now_us)
+                kept = redact(answer) if redact else answer
+                uow.idempotency.put(ctx.actor, key, ctx.fingerprint or "", kept, uow.now_us)
             return answer, False

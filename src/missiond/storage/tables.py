@@ -84,3 +84,114 @@ class ReactorCursor(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=100)
     position: int = Field(sa_type=sa.BigInteger, nullable=False)
     updated_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+
+
+class AgentRow(SQLModel, table=True):
+    __tablename__ = "agents"
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200, unique=True, nullable=False)
+    roles: list[str] = Field(default_factory=list, sa_type=JsonType, nullable=False)
+    capabilities: list[str] = Field(default_factory=list, sa_type=JsonType, nullable=False)
+    created_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    created_by: str = Field(max_length=200, nullable=False)
+
+
+class AgentSessionRow(SQLModel, table=True):
+    __tablename__ = "agent_sessions"
+    __table_args__ = (sa.Index("ix_agent_sessions_live", "ended_at_us", "expires_at_us"),)
+    id: str = Field(primary_key=True, max_length=40)
+    agent_id: str = Field(max_length=40, nullable=False, index=True)
+    ttl_s: float = Field(nullable=False)
+    started_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    expires_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    ended_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    end_reason: str | None = Field(default=None, max_length=40)
+
+
+class TaskRow(SQLModel, table=True):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        sa.Index("ix_tasks_ready", "status", "open_blockers", "priority", "created_at_us"),
+        sa.Index("ix_tasks_lease_expiry", "lease_expires_at_us"),
+        sa.Index("ix_tasks_parent", "parent_id"),
+        sa.Index("ix_tasks_mission", "mission_id"),
+    )
+    id: str = Field(primary_key=True, max_length=40)
+    title: str = Field(max_length=500, nullable=False)
+    type: str = Field(max_length=20, nullable=False)
+    status: str = Field(max_length=20, nullable=False)
+    intent: str = Field(default="", sa_type=sa.Text, nullable=False)
+    description: str = Field(default="", sa_type=sa.Text, nullable=False)
+    plan: str = Field(default="", sa_type=sa.Text, nullable=False)
+    priority: int = Field(default=2, nullable=False)
+    labels: list[str] = Field(default_factory=list, sa_type=JsonType, nullable=False)
+    role: str | None = Field(default=None, max_length=100)
+    parent_id: str | None = Field(default=None, max_length=40)
+    mission_id: str | None = Field(default=None, max_length=40)
+    outcome: str | None = Field(default=None, sa_type=sa.Text)
+    rev: int = Field(default=1, nullable=False)
+    open_blockers: int = Field(default=0, nullable=False)
+    unblocks: int = Field(default=0, nullable=False)
+    fence: int = Field(default=0, sa_type=sa.BigInteger, nullable=False)
+    lease_id: str | None = Field(default=None, max_length=40)
+    lease_agent: str | None = Field(default=None, max_length=200)
+    lease_expires_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    created_by: str = Field(max_length=200, nullable=False)
+    created_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    updated_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    completed_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+
+class TaskLabelRow(SQLModel, table=True):
+    __tablename__ = "task_labels"
+    __table_args__ = (sa.Index("ix_task_labels_label", "label", "task_id"),)
+    task_id: str = Field(primary_key=True, max_length=40)
+    label: str = Field(primary_key=True, max_length=100)
+
+
+class TaskLinkRow(SQLModel, table=True):
+    """A relationship stored once, in its canonical direction (blocks, relates_to, duplicates)."""
+
+    __tablename__ = "task_links"
+    __table_args__ = (sa.Index("ix_task_links_dst", "dst_id", "kind"),)
+    src_id: str = Field(primary_key=True, max_length=40)
+    kind: str = Field(primary_key=True, max_length=20)
+    dst_id: str = Field(primary_key=True, max_length=40)
+    created_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+
+
+class TaskNoteRow(SQLModel, table=True):
+    __tablename__ = "task_notes"
+    id: str = Field(primary_key=True, max_length=40)
+    task_id: str = Field(max_length=40, nullable=False, index=True)
+    kind: str = Field(max_length=20, nullable=False)
+    body: str = Field(sa_type=sa.Text, nullable=False)
+    author: str = Field(max_length=200, nullable=False)
+    created_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    supersedes_id: str | None = Field(default=None, max_length=40)
+    superseded_by_id: str | None = Field(default=None, max_length=40)
+
+
+class TaskStepRow(SQLModel, table=True):
+    __tablename__ = "task_steps"
+    id: str = Field(primary_key=True, max_length=40)
+    task_id: str = Field(max_length=40, nullable=False, index=True)
+    position: int = Field(nullable=False)
+    title: str = Field(max_length=500, nullable=False)
+    status: str = Field(max_length=20, nullable=False)
+    updated_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+
+
+class LeaseRow(SQLModel, table=True):
+    __tablename__ = "leases"
+    __table_args__ = (sa.Index("ix_leases_session", "session_id"),)
+    id: str = Field(primary_key=True, max_length=40)
+    task_id: str = Field(max_length=40, nullable=False, index=True)
+    holder: str = Field(max_length=200, nullable=False)
+    session_id: str | None = Field(default=None, max_length=40)
+    fencing_token: int = Field(sa_type=sa.BigInteger, nullable=False)
+    ttl_s: float = Field(nullable=False)
+    acquired_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    expires_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    ended_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    end_reason: str | None = Field(default=None, max_length=40)
