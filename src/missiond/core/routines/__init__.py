@@ -1,0 +1,1 @@
+"""Routine schedules and misfire policy: pure arithmetic over aware datetimes."""
