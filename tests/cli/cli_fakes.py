@@ -87,3 +87,30 @@ class FakeServer:
 
 Invoke = Callable[..., Any]
 """The `invoke` fixture: `invoke(handler, *argv, input=None, start_server=None, url="http://test")`."""
+
+
+def record(key: str = "project/x", value: Any = None, mod_rev: int = 40, version: int = 3) -> dict[str, Any]:
+    """A resource record as the server answers it."""
+    return {
+        "key": key,
+        "value": {"owner": "a1"} if value is None else value,
+        "create_rev": 12,
+        "mod_rev": mod_rev,
+        "version": version,
+        "updated_by": "user:admin",
+        "updated_at": "2026-11-21T18:26:00.123456Z",
+        "expires_at": None,
+    }
+
+
+def resource_envelope(
+    seq: int, key: str = "project/x", type: str = "resource.updated", value: Any = None
+) -> dict[str, Any]:
+    """A change as the resource watch streams it: a spine envelope whose data is the change."""
+    data: dict[str, Any] = {"key": key, "rev": seq, "prev_rev": 0, "updated_by": "user:admin"}
+    if type == "resource.updated":
+        data |= {"value": {"n": seq} if value is None else value, "version": 1, "create_rev": seq}
+        data["expires_at"] = None
+    event = envelope(seq, type, f"resource/{key}")
+    event["data"] = data
+    return event

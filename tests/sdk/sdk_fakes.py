@@ -106,3 +106,38 @@ class Recorder:
 
 Connect = Callable[..., Any]
 """The `connect` fixture: `connect(server, token=None, **client_kwargs) -> Client`."""
+
+
+def record(
+    key: str = "project/x", value: Any = None, mod_rev: int = 40, version: int = 3, **extra: Any
+) -> dict[str, Any]:
+    """A resource record as the server answers it."""
+    return {
+        "key": key,
+        "value": {"owner": "a1"} if value is None else value,
+        "create_rev": 12,
+        "mod_rev": mod_rev,
+        "version": version,
+        "updated_by": "user:admin",
+        "updated_at": "2026-11-21T18:26:00.123456Z",
+        "expires_at": None,
+        **extra,
+    }
+
+
+def resource_envelope(
+    seq: int,
+    key: str = "project/x",
+    type: str = "resource.updated",
+    rev: int | None = None,
+    prev_rev: int = 0,
+    value: Any = None,
+) -> dict[str, Any]:
+    """A resource change as the watch streams it: a spine envelope whose data is the change."""
+    data: dict[str, Any] = {"key": key, "rev": seq if rev is None else rev, "prev_rev": prev_rev}
+    if type == "resource.updated":
+        data |= {"value": {"n": seq} if value is None else value, "version": 1, "create_rev": seq}
+        data |= {"updated_by": "user:admin", "expires_at": None}
+    else:
+        data["updated_by"] = "system.ttl" if type == "resource.expired" else "user:admin"
+    return envelope(seq, type, f"resource/{key}", data=data)

@@ -12,12 +12,15 @@ from missiond.sdk.errors import error_class_for, error_from_response
 CODE_TABLE = [
     (400, "VALIDATION_FAILED", sdk.ValidationFailed),
     (400, "INVALID_CURSOR", sdk.InvalidCursor),
+    (400, "INVALID_RESOURCE_KEY", sdk.InvalidResourceKey),
     (401, "UNAUTHORIZED", sdk.Unauthorized),
     (403, "FORBIDDEN", sdk.Forbidden),
     (403, "POLICY_BLOCKED", sdk.PolicyBlocked),
     (404, "NOT_FOUND", sdk.NotFound),
-    (404, "RESOURCE_NOT_FOUND", sdk.NotFound),
+    (404, "RESOURCE_NOT_FOUND", sdk.ResourceNotFound),
+    (404, "TASK_NOT_FOUND", sdk.NotFound),
     (409, "REVISION_CONFLICT", sdk.RevisionConflict),
+    (409, "TXN_COMPARE_FAILED", sdk.TxnCompareFailed),
     (409, "INVALID_TRANSITION", sdk.InvalidTransition),
     (409, "CYCLE_DETECTED", sdk.CycleDetected),
     (409, "LEASE_HELD", sdk.LeaseHeld),
@@ -25,6 +28,7 @@ CODE_TABLE = [
     (410, "CURSOR_EXPIRED", sdk.CursorExpired),
     (412, "PRECONDITION_FAILED", sdk.PreconditionFailed),
     (413, "PAYLOAD_TOO_LARGE", sdk.PayloadTooLarge),
+    (413, "VALUE_TOO_LARGE", sdk.ValueTooLarge),
     (422, "IDEMPOTENCY_KEY_REUSED", sdk.IdempotencyKeyReused),
     (429, "RATE_LIMITED", sdk.RateLimited),
     (500, "INTERNAL", sdk.ServerError),
@@ -58,8 +62,20 @@ def test_an_unknown_code_falls_back_on_the_status(
 
 
 def test_every_state_conflict_is_a_conflict() -> None:
-    for cls in (sdk.RevisionConflict, sdk.InvalidTransition, sdk.CycleDetected, sdk.LeaseHeld):
+    for cls in (
+        sdk.RevisionConflict,
+        sdk.TxnCompareFailed,
+        sdk.InvalidTransition,
+        sdk.CycleDetected,
+        sdk.LeaseHeld,
+    ):
         assert issubclass(cls, sdk.Conflict)
+
+
+def test_the_resource_errors_refine_the_general_ones() -> None:
+    assert issubclass(sdk.ResourceNotFound, sdk.NotFound)
+    assert issubclass(sdk.InvalidResourceKey, sdk.ValidationFailed)
+    assert issubclass(sdk.ValueTooLarge, sdk.PayloadTooLarge)
 
 
 def test_a_problem_keeps_its_extra_members() -> None:

@@ -5,6 +5,10 @@ The client is made on first use, so commands that never talk to a server
 
 Tests (and embedders) hand the group a `CliDeps` as `obj`, e.g.
 `CliRunner().invoke(cli, [...], obj=CliDeps(transport=httpx.MockTransport(h)))`.
+
+`--json/--no-json` is accepted before the subcommand (`missiond --json events
+query`) and after it (`missiond events query --json`): every command added to
+a `CliGroup` gets the option, and the last one given wins.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 import httpx
@@ -123,3 +128,48 @@ class App:
 
 
 pass_app = click.make_pass_decorator(App)
+
+
+JSON_HELP = "JSON output (default when stdout is not a terminal)."
+
+
+def _json_mode_given_late(ctx: click.Context, _param: click.Parameter, value: bool | None) -> None:
+    """`--json/--no-json` after a subcommand: same meaning as before it."""
+    if value is None:
+        return
+    app = ctx.find_object(App)
+    if app is not None:
+        app.out.json = value
+
+
+def _late_json_option() -> click.Option:
+    return click.Option(
+        ["--json/--no-json", "json_mode"],
+        default=None,
+        expose_value=False,
+        callback=_json_mode_given_late,
+        help=JSON_HELP,
+    )
+
+
+def accept_json_option(command: click.Command) -> click.Command:
+    """Give `command` (and, for a group, every command in it) the `--json/--no-json` option."""
+    if not any(param.name == "json_mode" for param in command.params):
+        command.params.append(_late_json_option())
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_json_option(sub)
+    return command
+
+
+class CliGroup(click.Group):
+    """A group whose commands accept `--json/--no-json` after their name too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for command in self.commands.values():
+            accept_json_option(command)
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        accept_json_option(cmd)
+        super().add_command(cmd, name)

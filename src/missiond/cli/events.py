@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from missiond.cli.app import App, pass_app
+from missiond.cli.app import App, CliGroup, pass_app
 from missiond.sdk import EventPage
 
 _type_option = click.option(
@@ -19,7 +19,7 @@ _subject_option = click.option(
 )
 
 
-@click.group()
+@click.group(cls=CliGroup)
 def events() -> None:
     """Query, follow and append events on the spine."""
 

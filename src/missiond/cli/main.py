@@ -13,10 +13,11 @@ from typing import Any
 import click
 
 from missiond import __version__
-from missiond.cli.app import App, CliDeps
+from missiond.cli.app import JSON_HELP, App, CliDeps, CliGroup
 from missiond.cli.autostart import AutostartFailed
 from missiond.cli.events import events
 from missiond.cli.output import Output
+from missiond.cli.resources import resource
 from missiond.cli.status import status
 from missiond.sdk import ProblemError, ProtocolError, TransportError
 
@@ -24,7 +25,7 @@ EXIT_PROBLEM = 1
 EXIT_UNREACHABLE = 3
 
 
-class MissiondGroup(click.Group):
+class MissiondGroup(CliGroup):
     """Turns SDK errors into messages on stderr and the documented exit codes."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -61,7 +62,7 @@ def _output(ctx: click.Context) -> Output:
     "--json/--no-json",
     "json_mode",
     default=None,
-    help="JSON output (default when stdout is not a terminal).",
+    help=JSON_HELP,
 )
 @click.option(
     "--no-autostart",
@@ -88,3 +89,4 @@ def cli(
 
 cli.add_command(status)
 cli.add_command(events)
+cli.add_command(resource)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -18,9 +20,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from missiond.sdk import Event, ProblemError
+from missiond.sdk import Event, ProblemError, ProtocolError, Resource, ResourceEvent
+from missiond.sdk.models import parse_time
 
 DATA_PREVIEW_CHARS = 80
+VALUE_PREVIEW_CHARS = 48
+KEY_COLUMN_MAX = 48
 
 
 def _dumps(doc: Any, *, indent: int | None = None) -> str:
@@ -40,8 +45,16 @@ def type_style(event_type: str) -> str:
 def data_preview(data: Mapping[str, Any], limit: int = DATA_PREVIEW_CHARS) -> str:
     if not data:
         return ""
-    text = _dumps(data)
+    return value_preview(data, limit)
+
+
+def value_preview(value: Any, limit: int = VALUE_PREVIEW_CHARS) -> str:
+    """Compact JSON cut to `limit` characters."""
+    text = _dumps(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+RESOURCE_STYLES = {"resource.updated": "green", "resource.deleted": "yellow", "resource.expired": "bold red"}
 
 
 class Output:
@@ -109,3 +122,66 @@ class Output:
         if preview := data_preview(event.data):
             line.append(f" {preview}")
         self.console.print(line, soft_wrap=True)
+
+    # -- resources -------------------------------------------------------------
+
+    def resource(self, record: Resource) -> None:
+        self.key_values(
+            record.key,
+            [
+                ("value", _dumps(record.value, indent=2)),
+                ("rev", record.mod_rev),
+                ("version", record.version),
+                ("created rev", record.create_rev),
+                ("updated by", record.updated_by),
+                ("updated at", format_utc(record.updated_at)),
+                ("expires at", format_utc(record.expires_at) if record.expires_at else "never"),
+            ],
+        )
+
+    def resources(self, records: Iterable[Resource], footer: str = "") -> None:
+        """A table for people: key, rev, version, updated_by and a short value preview."""
+        rows = [
+            (r.key, str(r.mod_rev), str(r.version), r.updated_by, value_preview(r.value)) for r in records
+        ]
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        # Every column but the preview keeps its width (a very long key folds); the preview
+        # gets what is left of the line.
+        for index, (name, style) in enumerate(
+            (("key", "bold"), ("rev", ""), ("version", ""), ("updated_by", "magenta"))
+        ):
+            widest = max((len(row[index]) for row in rows), default=0)
+            table.add_column(
+                name,
+                style=style,
+                justify="right" if name in ("rev", "version") else "left",
+                min_width=min(max(widest, len(name)), KEY_COLUMN_MAX),
+                overflow="fold",
+            )
+        table.add_column("value", no_wrap=True, overflow="ellipsis")
+        for row in rows:
+            table.add_row(*row)
+        self.console.print(table)
+        if footer:
+            self.console.print(Text(footer, style="dim"))
+
+    def resource_change(self, change: ResourceEvent) -> None:
+        """One coloured line per change: rev, time, type, key, who, and the new value."""
+        line = Text.assemble((f"{change.rev:>6} ", "dim"))
+        with suppress(ProtocolError):  # a frame without a time still gets its line
+            line.append(parse_time(change.raw.get("ts")).strftime("%H:%M:%S.%f")[:-3] + " ", style="dim")
+        line.append(change.type, style=RESOURCE_STYLES.get(change.type, "cyan"))
+        line.append(" ")
+        line.append(change.key, style="bold")
+        data = change.raw.get("data")
+        updated_by = data.get("updated_by") if isinstance(data, Mapping) else None
+        if isinstance(updated_by, str):
+            line.append(f" {updated_by}", style="magenta")
+        if change.type == "resource.updated":
+            line.append(f" {value_preview(change.value, DATA_PREVIEW_CHARS)}")
+        self.console.print(line, soft_wrap=True)
+
+
+def format_utc(moment: datetime) -> str:
+    """An aware datetime as RFC 3339 UTC with `Z`, to the millisecond."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -8,6 +8,13 @@ results and one error hierarchy (see `missiond.sdk.errors`).
         for event in client.stream_events(type="session.", after=0):
             print(event.seq, event.type, event.subject)
 
+        # the blackboard: checked writes, then a watch that resumes across drops
+        record = client.put_resource("project/x", {"owner": "a1"}, create_only=True)
+        client.patch_resource("project/x", {"step": 2}, if_rev=record.mod_rev)
+        page = client.list_resources("project/")
+        for change in client.watch_resources("project/", after=page.revision):
+            print(change.rev, change.type, change.key, change.value)
+
 The SDK imports nothing from the server side.
 """
 
@@ -22,6 +29,7 @@ from missiond.sdk.errors import (
     Forbidden,
     IdempotencyKeyReused,
     InvalidCursor,
+    InvalidResourceKey,
     InvalidTransition,
     LeaseExpired,
     LeaseHeld,
@@ -33,13 +41,27 @@ from missiond.sdk.errors import (
     ProblemError,
     ProtocolError,
     RateLimited,
+    ResourceNotFound,
     RevisionConflict,
     ServerError,
     TransportError,
+    TxnCompareFailed,
     Unauthorized,
     ValidationFailed,
+    ValueTooLarge,
 )
-from missiond.sdk.models import Event, EventPage, Health, Identity
+from missiond.sdk.models import (
+    DeletedResource,
+    Event,
+    EventPage,
+    Health,
+    Identity,
+    Resource,
+    ResourceEvent,
+    ResourcePage,
+    TxnResult,
+)
+from missiond.sdk.resources import delete_op, patch_op, put_op
 from missiond.sdk.retry import Backoff
 
 __all__ = [
@@ -51,6 +73,7 @@ __all__ = [
     "ConnectionFailed",
     "CursorExpired",
     "CycleDetected",
+    "DeletedResource",
     "Event",
     "EventPage",
     "Forbidden",
@@ -58,6 +81,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "Identity",
     "InvalidCursor",
+    "InvalidResourceKey",
     "InvalidTransition",
     "LeaseExpired",
     "LeaseHeld",
@@ -69,10 +93,20 @@ __all__ = [
     "ProblemError",
     "ProtocolError",
     "RateLimited",
+    "Resource",
+    "ResourceEvent",
+    "ResourceNotFound",
+    "ResourcePage",
     "RevisionConflict",
     "ServerError",
     "ServerInfo",
     "TransportError",
+    "TxnCompareFailed",
+    "TxnResult",
     "Unauthorized",
     "ValidationFailed",
+    "ValueTooLarge",
+    "delete_op",
+    "patch_op",
+    "put_op",
 ]

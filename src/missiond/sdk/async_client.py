@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from missiond.sdk import resources as _res
 from missiond.sdk import retry as _retry
 from missiond.sdk.base import (
     ClientBase,
@@ -18,12 +19,23 @@ from missiond.sdk.base import (
     decode_json,
     event_body,
     idempotency_headers,
+    json_bytes,
     parse_ingested,
     query_params,
 )
 from missiond.sdk.errors import error_from_response
-from missiond.sdk.models import Event, EventPage, Health, Identity
-from missiond.sdk.streams import StreamCursor, aiter_stream
+from missiond.sdk.models import (
+    DeletedResource,
+    Event,
+    EventPage,
+    Health,
+    Identity,
+    Resource,
+    ResourceEvent,
+    ResourcePage,
+    TxnResult,
+)
+from missiond.sdk.streams import StreamCursor, aiter_resource_stream, aiter_stream
 
 
 class AsyncClient(ClientBase):
@@ -86,6 +98,7 @@ class AsyncClient(ClientBase):
         path: str,
         *,
         json: Any = None,
+        content: bytes | None = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
@@ -100,7 +113,9 @@ class AsyncClient(ClientBase):
         attempt = 0
         while True:
             try:
-                response = await self.http.request(method, path, json=json, params=params, headers=headers)
+                response = await self.http.request(
+                    method, path, json=json, content=content, params=params, headers=headers
+                )
             except (httpx.TransportError, httpx.InvalidURL) as exc:
                 error = self.translate_error(exc)
                 delay = self._delay_after_error(attempt, retryable)
@@ -244,3 +259,138 @@ class AsyncClient(ClientBase):
             type=type, subject=subject, after=after, reconnect=reconnect, max_retries=max_retries
         )
         return aiter_stream(self, cursor, idle_timeout=idle_timeout)
+
+    # -- shared resources (SHARED_RESOURCES.md) ---------------------------------
+
+    async def get_resource(self, key: str) -> Resource:
+        """The record under `key`; `ResourceNotFound` when there is none (or it expired)."""
+        return Resource.from_json(await self._json("GET", _res.resource_path(key)))
+
+    async def put_resource(
+        self,
+        key: str,
+        value: Any,
+        *,
+        if_rev: int | None = None,
+        create_only: bool = False,
+        expected_rev: int | None = None,
+        ttl_s: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> Resource:
+        """Create or replace `key` with `value` (any JSON); see `Client.put_resource`."""
+        headers = {
+            **_res.precondition_headers(if_rev, create_only),
+            **idempotency_headers(idempotency_key),
+        }
+        answer = await self._json(
+            "PUT",
+            _res.resource_path(key),
+            json=_res.put_body(value, expected_rev, ttl_s),
+            headers=headers,
+        )
+        return Resource.from_json(answer)
+
+    async def patch_resource(
+        self,
+        key: str,
+        patch: Any,
+        *,
+        if_rev: int | None = None,
+        expected_rev: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Resource:
+        """JSON Merge Patch (RFC 7386) an existing `key`: `null` removes a member. Keeps the TTL."""
+        headers = {
+            "Content-Type": _res.MERGE_PATCH,
+            **_res.precondition_headers(if_rev),
+            **idempotency_headers(idempotency_key),
+        }
+        response = await self.request(
+            "PATCH",
+            _res.resource_path(key),
+            content=json_bytes(patch),
+            params=_res.expected_rev_params(expected_rev),
+            headers=headers,
+        )
+        return Resource.from_json(decode_json(response))
+
+    async def delete_resource(
+        self,
+        key: str,
+        *,
+        if_rev: int | None = None,
+        expected_rev: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DeletedResource:
+        """Delete an existing `key`; returns the revision of the deletion."""
+        answer = await self._json(
+            "DELETE",
+            _res.resource_path(key),
+            params=_res.expected_rev_params(expected_rev),
+            headers={**_res.precondition_headers(if_rev), **idempotency_headers(idempotency_key)},
+        )
+        return DeletedResource.from_json(answer)
+
+    async def list_resources(
+        self, prefix: str = "", *, after_key: str | None = None, limit: int | None = None
+    ) -> ResourcePage:
+        """One page of records under `prefix`, sorted by key, with the revision it is consistent with."""
+        params = _res.list_params(prefix, after_key, limit)
+        return ResourcePage.from_json(await self._json("GET", _res.RESOURCES_PATH, params=params))
+
+    async def iter_resource_pages(
+        self, prefix: str = "", *, after_key: str | None = None, page_size: int | None = None
+    ) -> AsyncIterator[ResourcePage]:
+        """Every page under `prefix`, following `next_after_key` (see `Client.iter_resource_pages`)."""
+        while True:
+            page = await self.list_resources(prefix, after_key=after_key, limit=page_size)
+            yield page
+            if not page.next_after_key or page.next_after_key == after_key:
+                return
+            after_key = page.next_after_key
+
+    async def iter_resources(
+        self, prefix: str = "", *, after_key: str | None = None, page_size: int | None = None
+    ) -> AsyncIterator[Resource]:
+        """Every record under `prefix`, page after page."""
+        async for page in self.iter_resource_pages(prefix, after_key=after_key, page_size=page_size):
+            for item in page.items:
+                yield item
+
+    async def txn(
+        self,
+        compares: _res.Compares = (),
+        ops: _res.Ops = (),
+        *,
+        idempotency_key: str | None = None,
+    ) -> TxnResult:
+        """All or nothing: compares, then ops (see `Client.txn`)."""
+        answer = await self._json(
+            "POST",
+            _res.TXN_PATH,
+            json=_res.txn_body(compares, ops),
+            headers=idempotency_headers(idempotency_key),
+        )
+        return TxnResult.from_json(answer)
+
+    def watch_resources(
+        self,
+        prefix: str = "",
+        after: int | None = None,
+        reconnect: bool = True,
+        max_retries: int | None = None,
+        idle_timeout: float | None = 60.0,
+    ) -> AsyncIterator[ResourceEvent]:
+        """Follow the changes under `prefix`, reconnecting (exactly once) across drops.
+
+        `after` is a revision (e.g. a `ResourcePage.revision`); without it the
+        watch starts at the head read before connecting.
+        """
+        cursor = StreamCursor(
+            path=_res.WATCH_PATH,
+            params=_res.watch_params(prefix),
+            after=after,
+            reconnect=reconnect,
+            max_retries=max_retries,
+        )
+        return aiter_resource_stream(self, cursor, idle_timeout=idle_timeout)

@@ -180,3 +180,8 @@ def parse_ingested(answer: Any) -> list[Event]:
     else:
         items = [answer]
     return [Event.from_json(item) for item in items]
+
+
+def json_bytes(document: Any) -> bytes:
+    """A body for a JSON media type other than application/json (a merge patch)."""
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()

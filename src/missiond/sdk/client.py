@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from missiond.sdk import resources as _res
 from missiond.sdk import retry as _retry
 from missiond.sdk.base import (
     ClientBase,
@@ -18,12 +19,23 @@ from missiond.sdk.base import (
     decode_json,
     event_body,
     idempotency_headers,
+    json_bytes,
     parse_ingested,
     query_params,
 )
 from missiond.sdk.errors import error_from_response
-from missiond.sdk.models import Event, EventPage, Health, Identity
-from missiond.sdk.streams import StreamCursor, iter_stream
+from missiond.sdk.models import (
+    DeletedResource,
+    Event,
+    EventPage,
+    Health,
+    Identity,
+    Resource,
+    ResourceEvent,
+    ResourcePage,
+    TxnResult,
+)
+from missiond.sdk.streams import StreamCursor, iter_resource_stream, iter_stream
 
 
 class Client(ClientBase):
@@ -86,6 +98,7 @@ class Client(ClientBase):
         path: str,
         *,
         json: Any = None,
+        content: bytes | None = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
@@ -100,7 +113,9 @@ class Client(ClientBase):
         attempt = 0
         while True:
             try:
-                response = self.http.request(method, path, json=json, params=params, headers=headers)
+                response = self.http.request(
+                    method, path, json=json, content=content, params=params, headers=headers
+                )
             except (httpx.TransportError, httpx.InvalidURL) as exc:
                 error = self.translate_error(exc)
                 delay = self._delay_after_error(attempt, retryable)
@@ -242,3 +257,153 @@ class Client(ClientBase):
             type=type, subject=subject, after=after, reconnect=reconnect, max_retries=max_retries
         )
         return iter_stream(self, cursor, idle_timeout=idle_timeout)
+
+    # -- shared resources (SHARED_RESOURCES.md) ---------------------------------
+
+    def get_resource(self, key: str) -> Resource:
+        """The record under `key`; `ResourceNotFound` when there is none (or it expired)."""
+        return Resource.from_json(self._json("GET", _res.resource_path(key)))
+
+    def put_resource(
+        self,
+        key: str,
+        value: Any,
+        *,
+        if_rev: int | None = None,
+        create_only: bool = False,
+        expected_rev: int | None = None,
+        ttl_s: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> Resource:
+        """Create or replace `key` with `value` (any JSON); returns the stored record.
+
+        `if_rev` sends `If-Match: "<rev>"` and `create_only` sends
+        `If-None-Match: *` (`PreconditionFailed` on mismatch); `expected_rev`
+        is the body's check (`RevisionConflict`; 0 = must not exist). Without
+        `ttl_s` the record does not expire (an earlier TTL is cleared).
+        """
+        headers = {
+            **_res.precondition_headers(if_rev, create_only),
+            **idempotency_headers(idempotency_key),
+        }
+        answer = self._json(
+            "PUT",
+            _res.resource_path(key),
+            json=_res.put_body(value, expected_rev, ttl_s),
+            headers=headers,
+        )
+        return Resource.from_json(answer)
+
+    def patch_resource(
+        self,
+        key: str,
+        patch: Any,
+        *,
+        if_rev: int | None = None,
+        expected_rev: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Resource:
+        """JSON Merge Patch (RFC 7386) an existing `key`: `null` removes a member. Keeps the TTL."""
+        headers = {
+            "Content-Type": _res.MERGE_PATCH,
+            **_res.precondition_headers(if_rev),
+            **idempotency_headers(idempotency_key),
+        }
+        response = self.request(
+            "PATCH",
+            _res.resource_path(key),
+            content=json_bytes(patch),
+            params=_res.expected_rev_params(expected_rev),
+            headers=headers,
+        )
+        return Resource.from_json(decode_json(response))
+
+    def delete_resource(
+        self,
+        key: str,
+        *,
+        if_rev: int | None = None,
+        expected_rev: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DeletedResource:
+        """Delete an existing `key`; returns the revision of the deletion."""
+        answer = self._json(
+            "DELETE",
+            _res.resource_path(key),
+            params=_res.expected_rev_params(expected_rev),
+            headers={**_res.precondition_headers(if_rev), **idempotency_headers(idempotency_key)},
+        )
+        return DeletedResource.from_json(answer)
+
+    def list_resources(
+        self, prefix: str = "", *, after_key: str | None = None, limit: int | None = None
+    ) -> ResourcePage:
+        """One page of records under `prefix`, sorted by key, with the revision it is consistent with."""
+        params = _res.list_params(prefix, after_key, limit)
+        return ResourcePage.from_json(self._json("GET", _res.RESOURCES_PATH, params=params))
+
+    def iter_resource_pages(
+        self, prefix: str = "", *, after_key: str | None = None, page_size: int | None = None
+    ) -> Iterator[ResourcePage]:
+        """Every page under `prefix`, following `next_after_key`.
+
+        Each page is its own snapshot: to watch after a full listing without
+        missing a change, start from the first page's `revision`.
+        """
+        while True:
+            page = self.list_resources(prefix, after_key=after_key, limit=page_size)
+            yield page
+            if not page.next_after_key or page.next_after_key == after_key:
+                return
+            after_key = page.next_after_key
+
+    def iter_resources(
+        self, prefix: str = "", *, after_key: str | None = None, page_size: int | None = None
+    ) -> Iterator[Resource]:
+        """Every record under `prefix`, page after page."""
+        for page in self.iter_resource_pages(prefix, after_key=after_key, page_size=page_size):
+            yield from page.items
+
+    def txn(
+        self,
+        compares: _res.Compares = (),
+        ops: _res.Ops = (),
+        *,
+        idempotency_key: str | None = None,
+    ) -> TxnResult:
+        """All or nothing: check every `(key, mod_rev)` compare (0 = absent), then apply the ops.
+
+        Ops are dicts (`put_op`, `patch_op`, `delete_op` build them). A failed
+        compare raises `TxnCompareFailed`; a patch or delete of an absent key
+        raises `ResourceNotFound`; either way nothing is applied.
+        """
+        answer = self._json(
+            "POST",
+            _res.TXN_PATH,
+            json=_res.txn_body(compares, ops),
+            headers=idempotency_headers(idempotency_key),
+        )
+        return TxnResult.from_json(answer)
+
+    def watch_resources(
+        self,
+        prefix: str = "",
+        after: int | None = None,
+        reconnect: bool = True,
+        max_retries: int | None = None,
+        idle_timeout: float | None = 60.0,
+    ) -> Iterator[ResourceEvent]:
+        """Follow the changes under `prefix`, reconnecting (exactly once) across drops.
+
+        `after` is a revision, e.g. a `ResourcePage.revision`: only later
+        changes are delivered. Without it the watch starts at the head read
+        before connecting, so a drop before the first change loses nothing.
+        """
+        cursor = StreamCursor(
+            path=_res.WATCH_PATH,
+            params=_res.watch_params(prefix),
+            after=after,
+            reconnect=reconnect,
+            max_retries=max_retries,
+        )
+        return iter_resource_stream(self, cursor, idle_timeout=idle_timeout)

@@ -6,20 +6,24 @@
      ├── ProtocolError              the server answered something the SDK cannot understand
      └── ProblemError               the server answered with an error (RFC 9457 problem)
           ├── ValidationFailed      400 VALIDATION_FAILED (and any other 400)
+          │    └── InvalidResourceKey   INVALID_RESOURCE_KEY
           ├── InvalidCursor         400 INVALID_CURSOR
           ├── Unauthorized          401 UNAUTHORIZED
           ├── Forbidden             403 FORBIDDEN
           ├── PolicyBlocked         POLICY_BLOCKED
           ├── NotFound              404 NOT_FOUND and every *_NOT_FOUND
+          │    └── ResourceNotFound     RESOURCE_NOT_FOUND
           ├── Conflict              409, any state conflict
-          │    ├── RevisionConflict     REVISION_CONFLICT
+          │    ├── RevisionConflict     REVISION_CONFLICT (an `expected_rev` did not hold)
+          │    ├── TxnCompareFailed     TXN_COMPARE_FAILED (nothing was applied)
           │    ├── InvalidTransition    INVALID_TRANSITION
           │    ├── CycleDetected        CYCLE_DETECTED
           │    ├── LeaseHeld            LEASE_HELD
           │    └── LeaseExpired         LEASE_EXPIRED
           ├── CursorExpired         410 CURSOR_EXPIRED (relist, then watch again)
-          ├── PreconditionFailed    412 PRECONDITION_FAILED
+          ├── PreconditionFailed    412 PRECONDITION_FAILED (`If-Match` / `If-None-Match`)
           ├── PayloadTooLarge       413 PAYLOAD_TOO_LARGE
+          │    └── ValueTooLarge        VALUE_TOO_LARGE (a resource value over 256 KiB)
           ├── IdempotencyKeyReused  422 IDEMPOTENCY_KEY_REUSED
           ├── RateLimited           429 RATE_LIMITED
           └── ServerError           any 5xx (INTERNAL, UNAVAILABLE, ...)
@@ -40,6 +44,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
+
+
+def _int_member(problem: Mapping[str, Any], name: str) -> int | None:
+    value = problem.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class MissiondError(Exception):
@@ -93,6 +102,15 @@ class ValidationFailed(ProblemError):
     """The request was malformed: wrong types, missing or unknown fields."""
 
 
+class InvalidResourceKey(ValidationFailed):
+    """A resource key (or prefix) the server refuses: unknown root, empty or dot segment, too long."""
+
+    @property
+    def key(self) -> str | None:
+        value = self.problem.get("key", self.problem.get("prefix"))
+        return value if isinstance(value, str) else None
+
+
 class InvalidCursor(ProblemError):
     """A cursor that cannot be parsed or is ahead of the log."""
 
@@ -113,12 +131,43 @@ class NotFound(ProblemError):
     """The route or the record does not exist."""
 
 
+class ResourceNotFound(NotFound):
+    """No (live) resource under that key; in a transaction, `op_index` names the op."""
+
+    @property
+    def key(self) -> str | None:
+        value = self.problem.get("key")
+        return value if isinstance(value, str) else None
+
+    @property
+    def op_index(self) -> int | None:
+        return _int_member(self.problem, "op_index")
+
+
 class Conflict(ProblemError):
     """The record is not in a state that allows the change."""
 
 
 class RevisionConflict(Conflict):
     """The record changed since the revision the write expected."""
+
+    @property
+    def expected_rev(self) -> int | None:
+        return _int_member(self.problem, "expected_rev")
+
+    @property
+    def current_rev(self) -> int | None:
+        return _int_member(self.problem, "current_rev")
+
+
+class TxnCompareFailed(Conflict):
+    """A transaction's compare did not hold; nothing was applied."""
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        """Each failed compare: `{index, key, expected_rev, current_rev}`."""
+        value = self.problem.get("failed")
+        return [dict(item) for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
 
 
 class InvalidTransition(Conflict):
@@ -147,11 +196,19 @@ class CursorExpired(ProblemError):
 
 
 class PreconditionFailed(ProblemError):
-    """An `If-Match` precondition did not hold."""
+    """An `If-Match` (or `If-None-Match`) precondition did not hold."""
+
+    @property
+    def current_rev(self) -> int | None:
+        return _int_member(self.problem, "current_rev")
 
 
 class PayloadTooLarge(ProblemError):
     """The request body is over the server's limit."""
+
+
+class ValueTooLarge(PayloadTooLarge):
+    """A resource value is over the server's limit (256 KiB as compact JSON)."""
 
 
 class IdempotencyKeyReused(ProblemError):
@@ -169,12 +226,15 @@ class ServerError(ProblemError):
 _BY_CODE: dict[str, type[ProblemError]] = {
     "VALIDATION_FAILED": ValidationFailed,
     "MALFORMED_JSON": ValidationFailed,
+    "INVALID_RESOURCE_KEY": InvalidResourceKey,
     "INVALID_CURSOR": InvalidCursor,
     "UNAUTHORIZED": Unauthorized,
     "FORBIDDEN": Forbidden,
     "POLICY_BLOCKED": PolicyBlocked,
     "NOT_FOUND": NotFound,
+    "RESOURCE_NOT_FOUND": ResourceNotFound,
     "REVISION_CONFLICT": RevisionConflict,
+    "TXN_COMPARE_FAILED": TxnCompareFailed,
     "INVALID_TRANSITION": InvalidTransition,
     "CYCLE_DETECTED": CycleDetected,
     "LEASE_HELD": LeaseHeld,
@@ -182,6 +242,7 @@ _BY_CODE: dict[str, type[ProblemError]] = {
     "CURSOR_EXPIRED": CursorExpired,
     "PRECONDITION_FAILED": PreconditionFailed,
     "PAYLOAD_TOO_LARGE": PayloadTooLarge,
+    "VALUE_TOO_LARGE": ValueTooLarge,
     "IDEMPOTENCY_KEY_REUSED": IdempotencyKeyReused,
     "RATE_LIMITED": RateLimited,
     "INTERNAL": ServerError,

@@ -1,4 +1,6 @@
-"""Follow `GET /v1/streams/events` (SSE) across dropped connections.
+"""Follow an SSE stream of the spine across dropped connections: `GET
+/v1/streams/events`, and the resource watch `GET /v1/streams/resources`
+(whose frames are spine events too, so the same cursor serves both).
 
 The cursor is the seq of the last event handed to the caller. Every
 reconnect sends it as `Last-Event-ID`, so the server resumes right after it;
@@ -21,7 +23,8 @@ explicit `after`.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
+from contextlib import aclosing, closing
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -36,7 +39,7 @@ from missiond.sdk.errors import (
     error_from_response,
     problem_error,
 )
-from missiond.sdk.models import Event
+from missiond.sdk.models import Event, ResourceEvent
 
 if TYPE_CHECKING:
     from missiond.sdk.async_client import AsyncClient
@@ -68,8 +71,11 @@ class StreamCursor:
         after: int | None = None,
         reconnect: bool = True,
         max_retries: int | None = None,
+        path: str = STREAM_PATH,
+        params: Mapping[str, Any] | None = None,
     ) -> None:
-        self.filters = filter_params(type, subject)
+        self.path = path
+        self.filters = {**filter_params(type, subject), **(params or {})}
         self.after = after
         self.reconnect = reconnect
         self.max_retries = max_retries
@@ -156,7 +162,9 @@ def _timeout(client: Client | AsyncClient, idle_timeout: float | None) -> httpx.
     return httpx.Timeout(client.timeout, read=idle_timeout)
 
 
-def iter_stream(client: Client, cursor: StreamCursor, *, idle_timeout: float | None) -> Iterator[Event]:
+def iter_stream(
+    client: Client, cursor: StreamCursor, *, idle_timeout: float | None
+) -> Generator[Event, None, None]:
     while True:
         try:
             if cursor.needs_head:
@@ -165,7 +173,7 @@ def iter_stream(client: Client, cursor: StreamCursor, *, idle_timeout: float | N
             with connect_sse(
                 client.http,
                 "GET",
-                STREAM_PATH,
+                cursor.path,
                 params=params,
                 headers=headers,
                 timeout=_timeout(client, idle_timeout),
@@ -193,7 +201,7 @@ def iter_stream(client: Client, cursor: StreamCursor, *, idle_timeout: float | N
 
 async def aiter_stream(
     client: AsyncClient, cursor: StreamCursor, *, idle_timeout: float | None
-) -> AsyncIterator[Event]:
+) -> AsyncGenerator[Event, None]:
     while True:
         try:
             if cursor.needs_head:
@@ -202,7 +210,7 @@ async def aiter_stream(
             async with aconnect_sse(
                 client.http,
                 "GET",
-                STREAM_PATH,
+                cursor.path,
                 params=params,
                 headers=headers,
                 timeout=_timeout(client, idle_timeout),
@@ -226,3 +234,20 @@ async def aiter_stream(
             error.__cause__ = exc
             failure = _Dropped(error)
         await _retry.apause(cursor.reconnect_delay(failure))
+
+
+def iter_resource_stream(
+    client: Client, cursor: StreamCursor, *, idle_timeout: float | None
+) -> Iterator[ResourceEvent]:
+    """The resource watch: spine events, resumed and deduplicated by seq, as `ResourceEvent`s."""
+    with closing(iter_stream(client, cursor, idle_timeout=idle_timeout)) as events:
+        for event in events:
+            yield ResourceEvent.from_event(event)
+
+
+async def aiter_resource_stream(
+    client: AsyncClient, cursor: StreamCursor, *, idle_timeout: float | None
+) -> AsyncIterator[ResourceEvent]:
+    async with aclosing(aiter_stream(client, cursor, idle_timeout=idle_timeout)) as events:
+        async for event in events:
+            yield ResourceEvent.from_event(event)
