@@ -8,12 +8,15 @@ from datetime import UTC, datetime
 
 from missiond.core.events import EventFilter
 from missiond.services.agents import AgentService
+from missiond.services.approvals import ApprovalService
 from missiond.services.auth import AuthService
 from missiond.services.batch import BatchService
 from missiond.services.events import EventService
 from missiond.services.hub import EventHub
 from missiond.services.leases import LeaseService
 from missiond.services.resources import ResourceService
+from missiond.services.routine_runner import RoutineRunner
+from missiond.services.routines import RoutineService
 from missiond.services.status_indexer import StatusIndexer
 from missiond.services.tasks import TaskService
 from missiond.settings import Settings
@@ -39,6 +42,9 @@ class System:
     leases: LeaseService
     agents: AgentService
     batch: BatchService
+    approvals: ApprovalService
+    routines: RoutineService
+    runner: RoutineRunner
     schema_version: str
     admin_token: str
 
@@ -64,6 +70,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Sys
         queue_size=settings.sse_queue,
     )
     store.on_commit(hub.notify)
+    approvals = ApprovalService(store)
     return System(
         settings=settings,
         store=store,
@@ -76,6 +83,9 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Sys
         leases=LeaseService(store),
         agents=AgentService(store),
         batch=BatchService(store),
+        approvals=approvals,
+        routines=RoutineService(store, approvals),
+        runner=RoutineRunner(store),
         schema_version=schema_version,
         admin_token=admin_token,
     )

@@ -22,6 +22,7 @@ PREFIXES = frozenset(
         "lse",
         "nte",
         "stp",
+        "run",
     }
 )
 

@@ -16,6 +16,7 @@ from missiond import __version__
 from missiond.api.controllers.agents import AgentsController
 from missiond.api.controllers.events import EventsController
 from missiond.api.controllers.resources import ResourcesController
+from missiond.api.controllers.routines import RoutinesController
 from missiond.api.controllers.system import PublicController, SystemController
 from missiond.api.controllers.tasks import TasksController
 from missiond.api.deps import provide_ctx, provide_system, require_token
@@ -57,6 +58,7 @@ def create_app(system: System) -> Litestar:
             ResourcesController,
             TasksController,
             AgentsController,
+            RoutinesController,
         ],
         dependencies={"system": Provide(provide_system), "ctx": Provide(provide_ctx)},
         guards=[require_token],

@@ -195,3 +195,67 @@ class LeaseRow(SQLModel, table=True):
     expires_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
     ended_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
     end_reason: str | None = Field(default=None, max_length=40)
+
+
+class RoutineRow(SQLModel, table=True):
+    __tablename__ = "routines"
+    __table_args__ = (sa.Index("ix_routines_due", "status", "next_fire_at_us"),)
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200, nullable=False)
+    schedule: dict[str, Any] = Field(sa_type=JsonType, nullable=False)
+    misfire: dict[str, Any] = Field(sa_type=JsonType, nullable=False)
+    overlap: str = Field(max_length=20, nullable=False)
+    action: dict[str, Any] = Field(sa_type=JsonType, nullable=False)
+    requires_approval: bool = Field(nullable=False)
+    external_allowed: bool = Field(nullable=False)
+    created_by_type: str = Field(max_length=20, nullable=False)
+    created_by_id: str = Field(max_length=200, nullable=False)
+    status: str = Field(max_length=20, nullable=False)
+    next_fire_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    last_fired_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    anchor_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    rev: int = Field(default=1, nullable=False)
+    created_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    updated_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+
+
+class RoutineRunRow(SQLModel, table=True):
+    """One occurrence (or manual run) of a routine. (routine_id, scheduled_for_us,
+    occurrence_key) is unique, so two schedulers can never fire one occurrence twice."""
+
+    __tablename__ = "routine_runs"
+    __table_args__ = (
+        sa.UniqueConstraint("routine_id", "scheduled_for_us", "occurrence_key", name="uq_routine_occurrence"),
+        sa.Index("ix_routine_runs_routine", "routine_id", "created_at_us"),
+        sa.Index("ix_routine_runs_status", "status"),
+    )
+    id: str = Field(primary_key=True, max_length=40)
+    routine_id: str = Field(max_length=40, nullable=False)
+    scheduled_for_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    occurrence_key: str = Field(max_length=60, nullable=False)
+    trigger: str = Field(max_length=20, nullable=False)
+    status: str = Field(max_length=20, nullable=False)
+    approval_id: str | None = Field(default=None, max_length=40)
+    mission_id: str | None = Field(default=None, max_length=40)
+    started_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    finished_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JsonType, nullable=False)
+    created_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+
+
+class ApprovalRow(SQLModel, table=True):
+    __tablename__ = "approvals"
+    __table_args__ = (sa.Index("ix_approvals_status", "status", "created_at_us"),)
+    id: str = Field(primary_key=True, max_length=40)
+    kind: str = Field(max_length=40, nullable=False)
+    subject: str = Field(max_length=300, nullable=False)
+    summary: str = Field(sa_type=sa.Text, nullable=False)
+    requester: str = Field(max_length=200, nullable=False)
+    status: str = Field(max_length=20, nullable=False)
+    decider: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, sa_type=sa.Text)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JsonType, nullable=False)
+    created_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    expires_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    decided_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    rev: int = Field(default=1, nullable=False)

@@ -25,6 +25,7 @@ from missiond.storage.engine import IMMEDIATE, is_sqlite
 from missiond.storage.event_log import EventLog
 from missiond.storage.records import Idempotency, Tokens
 from missiond.storage.resources import ReactorCursors, Resources
+from missiond.storage.routines import ApprovalStore, RoutineStore
 from missiond.storage.tasks import AgentStore, TaskStore
 
 Clock = Callable[[], datetime]
@@ -45,6 +46,8 @@ class UnitOfWork:
         self.cursors = ReactorCursors(session)
         self.tasks = TaskStore(session)
         self.agents = AgentStore(session)
+        self.routines = RoutineStore(session)
+        self.approvals = ApprovalStore(session)
         self.appended: list[Event] = []
 
     def reserve(self, count: int) -> int:

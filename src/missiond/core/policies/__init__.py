@@ -1,0 +1,1 @@
+"""Side-effect policy: what an action is, and whether it may run."""

@@ -1,0 +1,558 @@
+"""Routines: recurring actions on a schedule, with misfire and overlap policies,
+a policy gate for side effects, and a persistent history of every occurrence.
+
+The database is the truth: `tick` creates the runs of every due occurrence
+and advances `next_fire_at` in one transaction, and each run row is unique
+by (routine, scheduled_for), so two schedulers can never fire an occurrence
+twice and a crash between planning and committing loses nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from missiond.core.events import NewEvent, from_us, to_us
+from missiond.core.policies.gate import Decision, classify, decide
+from missiond.core.routines.misfire import Misfire, MisfirePolicy, plan_due
+from missiond.core.routines.schedule import CronSchedule, IntervalSchedule, Schedule, ScheduleError
+from missiond.errors import Conflict, Forbidden, MissiondError, NotFound, ValidationFailed
+from missiond.identifiers import new_id
+from missiond.services.approvals import ApprovalService
+from missiond.services.connectors import EXTERNAL_CONNECTORS, REGISTRY
+from missiond.services.context import RequestContext
+from missiond.services.mutations import Mutation
+from missiond.services.task_model import ts
+from missiond.storage.tables import ApprovalRow, RoutineRow, RoutineRunRow
+from missiond.storage.uow import Store, UnitOfWork
+
+OVERLAP = ("skip", "queue_one", "allow")
+TICK_BATCH = 500
+
+
+class RoutineNotFound(NotFound):
+    code = "ROUTINE_NOT_FOUND"
+    title = "Routine not found"
+
+
+class InvalidSchedule(ValidationFailed):
+    code = "INVALID_SCHEDULE"
+    title = "Invalid schedule"
+
+
+class UnknownConnector(ValidationFailed):
+    code = "UNKNOWN_CONNECTOR"
+    title = "Unknown connector"
+
+
+class PolicyBlocked(MissiondError):
+    status = 403
+    code = "POLICY_BLOCKED"
+    title = "Blocked by policy"
+
+
+# -- validation ----------------------------------------------------------------------------
+def parse_schedule(raw: dict[str, Any], anchor: datetime) -> Schedule:
+    try:
+        if "cron" in raw:
+            return CronSchedule.parse(str(raw["cron"]), str(raw.get("timezone") or "UTC"))
+        return IntervalSchedule.parse(float(raw["interval_s"]), anchor)
+    except ScheduleError as exc:
+        raise InvalidSchedule(
+            f"body.schedule.{exc.field}: {exc.message}",
+            errors=[{"field": f"body.schedule.{exc.field}", "message": exc.message}],
+        ) from exc
+
+
+def validate_action(action: dict[str, Any]) -> dict[str, Any]:
+    kind = action.get("kind")
+    if kind == "command":
+        argv, shell = action.get("argv"), action.get("shell")
+        if (argv is None) == (shell is None):
+            raise ValidationFailed.field("body.action", "a command action needs exactly one of argv or shell")
+        if argv is not None and (
+            not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv)
+        ):
+            raise ValidationFailed.field("body.action.argv", "a non-empty list of strings")
+        return {
+            "kind": "command",
+            "argv": argv or ["sh", "-c", str(shell)],
+            "cwd": action.get("cwd"),
+            "env": dict(action.get("env") or {}),
+            "timeout_s": float(action.get("timeout_s") or 600),
+            "external": bool(action.get("external", False)),
+        }
+    if kind == "connector":
+        name = action.get("connector")
+        connector = REGISTRY.get(str(name))
+        if connector is None:
+            raise UnknownConnector(
+                f"body.action.connector: no connector {name!r}; known: {', '.join(REGISTRY)}",
+                errors=[{"field": "body.action.connector", "message": "unknown connector"}],
+            )
+        params = connector.validate(dict(action.get("params") or {}), "body.action.params")
+        return {
+            "kind": "connector",
+            "connector": connector.name,
+            "params": params,
+            "timeout_s": float(action.get("timeout_s") or 60),
+        }
+    if kind == "task":
+        task = action.get("task")
+        if not isinstance(task, dict) or not str(task.get("title") or "").strip():
+            raise ValidationFailed.field("body.action.task.title", "a task action needs a task with a title")
+        return {"kind": "task", "task": task}
+    raise ValidationFailed.field("body.action.kind", "must be command, connector or task")
+
+
+def validate_misfire(raw: dict[str, Any] | None) -> dict[str, Any]:
+    raw = dict(raw or {})
+    try:
+        policy = MisfirePolicy(raw.get("policy", "run_once"))
+    except ValueError as exc:
+        raise ValidationFailed.field("body.misfire.policy", "must be skip, run_once or catch_up") from exc
+    max_runs = int(raw.get("max_runs", 3 if policy is MisfirePolicy.CATCH_UP else 1))
+    if not 1 <= max_runs <= 100:
+        raise ValidationFailed.field("body.misfire.max_runs", "must be between 1 and 100")
+    grace_s = float(raw.get("grace_s", 60))
+    if not 0 <= grace_s <= 86_400:
+        raise ValidationFailed.field("body.misfire.grace_s", "must be between 0 and 86400")
+    return {"policy": policy.value, "max_runs": max_runs, "grace_s": grace_s}
+
+
+def routine_schedule(row: RoutineRow) -> Schedule:
+    return parse_schedule(row.schedule, from_us(row.anchor_us))
+
+
+def describe_schedule(schedule: dict[str, Any]) -> str:
+    if "interval_s" in schedule:
+        return f"every {schedule['interval_s']:g} s"
+    return f"cron '{schedule['cron']}' in {schedule.get('timezone') or 'UTC'}"
+
+
+def routine_to_wire(row: RoutineRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "schedule": row.schedule,
+        "schedule_text": describe_schedule(row.schedule),
+        "misfire": row.misfire,
+        "overlap": row.overlap,
+        "action": row.action,
+        "action_class": classify(row.action, EXTERNAL_CONNECTORS).value,
+        "requires_approval": row.requires_approval,
+        "external_allowed": row.external_allowed,
+        "created_by": {"type": row.created_by_type, "id": row.created_by_id},
+        "status": row.status,
+        "next_fire_at": ts(row.next_fire_at_us) if row.status == "active" else None,
+        "last_fired_at": ts(row.last_fired_at_us),
+        "rev": row.rev,
+        "created_at": ts(row.created_at_us),
+        "updated_at": ts(row.updated_at_us),
+    }
+
+
+def run_to_wire(run: RoutineRunRow) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "routine_id": run.routine_id,
+        "scheduled_for": ts(run.scheduled_for_us),
+        "trigger": run.trigger,
+        "status": run.status,
+        "approval_id": run.approval_id,
+        "mission_id": run.mission_id,
+        "started_at": ts(run.started_at_us),
+        "finished_at": ts(run.finished_at_us),
+        "detail": run.detail,
+        "created_at": ts(run.created_at_us),
+    }
+
+
+def _event(kind: str, row: RoutineRow, data: dict[str, Any] | None = None) -> NewEvent:
+    return NewEvent(
+        f"routine.{kind}", f"routine/{row.id}", {"routine_id": row.id, "rev": row.rev, **(data or {})}
+    )
+
+
+class RoutineService:
+    def __init__(self, store: Store, approvals: ApprovalService) -> None:
+        self._store = store
+        self._mutation = Mutation(store)
+        self._approvals = approvals
+        approvals.on_decision("routine_run", self._approval_decided)
+
+    # -- CRUD -------------------------------------------------------------------------
+    def _load(self, uow: UnitOfWork, routine_id: str) -> RoutineRow:
+        row = uow.routines.get(routine_id)
+        if row is None:
+            raise RoutineNotFound(f"no routine {routine_id!r}", routine_id=routine_id)
+        return row
+
+    def create(self, ctx: RequestContext, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        ctx.principal.require("routines:write")
+        is_agent = ctx.principal.kind == "agent"
+
+        def change(uow: UnitOfWork) -> dict[str, Any]:
+            schedule = parse_schedule(body["schedule"], uow.now)
+            status = "draft" if is_agent else body.get("status") or "active"
+            row = RoutineRow(
+                id=new_id("rtn"),
+                name=body["name"],
+                schedule=body["schedule"],
+                misfire=validate_misfire(body.get("misfire")),
+                overlap=body.get("overlap") or "skip",
+                action=validate_action(body["action"]),
+                requires_approval=bool(body.get("requires_approval")),
+                external_allowed=bool(body.get("external_allowed")),
+                created_by_type="agent" if is_agent else "user",
+                created_by_id=ctx.actor,
+                status=status,
+                next_fire_at_us=to_us(schedule.next_after(uow.now)) if status == "active" else None,
+                anchor_us=uow.now_us,
+                rev=1,
+                created_at_us=uow.now_us,
+                updated_at_us=uow.now_us,
+            )
+            uow.routines.save(row)
+            uow.emit(_event("created", row, {"routine": routine_to_wire(row)}))
+            return routine_to_wire(row)
+
+        return self._mutation.run(ctx, change)
+
+    def update(
+        self, ctx: RequestContext, routine_id: str, changes: dict[str, Any], expected_rev: int | None
+    ) -> tuple[dict[str, Any], bool]:
+        ctx.principal.require("routines:write")
+
+        def change(uow: UnitOfWork) -> dict[str, Any]:
+            row = self._load(uow, routine_id)
+            self._check_owner(ctx, row)
+            if expected_rev is not None and row.rev != expected_rev:
+                raise Conflict(
+                    f"{row.id} is at revision {row.rev}",
+                    code="REVISION_CONFLICT",
+                    expected_rev=expected_rev,
+                    current_rev=row.rev,
+                )
+            if "schedule" in changes:
+                row.schedule = changes["schedule"]
+                row.anchor_us = uow.now_us
+            if "misfire" in changes:
+                row.misfire = validate_misfire(changes["misfire"])
+            if "action" in changes:
+                row.action = validate_action(changes["action"])
+            for key in ("name", "overlap", "requires_approval", "external_allowed"):
+                if key in changes:
+                    setattr(row, key, changes[key])
+            schedule = routine_schedule(row)
+            if row.status == "active" and "schedule" in changes:
+                row.next_fire_at_us = to_us(schedule.next_after(uow.now))
+            if ctx.principal.kind == "agent" and row.status != "draft":
+                row.status = "draft"  # an agent's edit needs a person to look again
+            self._touch(uow, row)
+            uow.emit(_event("updated", row, {"changes": sorted(changes), "routine": routine_to_wire(row)}))
+            return routine_to_wire(row)
+
+        return self._mutation.run(ctx, change)
+
+    def _check_owner(self, ctx: RequestContext, row: RoutineRow) -> None:
+        if ctx.principal.kind == "agent" and row.created_by_id != ctx.actor:
+            raise Forbidden(f"agents may only change their own routines; {row.id} is not {ctx.actor}'s")
+
+    def _touch(self, uow: UnitOfWork, row: RoutineRow) -> None:
+        row.rev += 1
+        row.updated_at_us = uow.now_us
+        uow.routines.save(row)
+
+    def lifecycle(
+        self, ctx: RequestContext, routine_id: str, action: str, apply_misfire: bool = False
+    ) -> tuple[dict[str, Any], bool]:
+        ctx.principal.require("routines:write")
+
+        def change(uow: UnitOfWork) -> dict[str, Any]:
+            row = self._load(uow, routine_id)
+            self._check_owner(ctx, row)
+            schedule = routine_schedule(row)
+            if action == "activate":
+                if ctx.principal.kind == "agent":
+                    raise Forbidden("a person must activate a routine; agents create drafts")
+                if row.status != "draft":
+                    raise Conflict(
+                        f"{row.id} is {row.status}, not draft",
+                        code="INVALID_TRANSITION",
+                        allowed=["pause"] if row.status == "active" else ["resume"],
+                    )
+                row.status = "active"
+                row.next_fire_at_us = to_us(schedule.next_after(uow.now))
+                self._touch(uow, row)
+                uow.emit(_event("activated", row, {"next_fire_at": ts(row.next_fire_at_us)}))
+            elif action == "pause":
+                if row.status != "active":
+                    raise Conflict(f"{row.id} is {row.status}, not active", code="INVALID_TRANSITION")
+                row.status = "paused"  # next_fire_at is kept: it is where the pause began
+                self._touch(uow, row)
+                uow.emit(_event("paused", row))
+            elif action == "resume":
+                if row.status != "paused":
+                    raise Conflict(f"{row.id} is {row.status}, not paused", code="INVALID_TRANSITION")
+                if ctx.principal.kind == "agent":
+                    raise Forbidden("a person must resume a routine")
+                row.status = "active"
+                paused_from = from_us(row.next_fire_at_us) if row.next_fire_at_us else uow.now
+                if not apply_misfire:
+                    self._record_missed_range(uow, row, schedule, paused_from, uow.now, reason="paused")
+                    row.next_fire_at_us = to_us(schedule.next_after(uow.now))
+                else:
+                    row.next_fire_at_us = to_us(paused_from)
+                self._touch(uow, row)
+                uow.emit(
+                    _event(
+                        "resumed",
+                        row,
+                        {"apply_misfire": apply_misfire, "next_fire_at": ts(row.next_fire_at_us)},
+                    )
+                )
+            else:
+                raise ValidationFailed.field("path.action", "must be activate, pause or resume")
+            return routine_to_wire(row)
+
+        return self._mutation.run(ctx, change)
+
+    def delete(self, ctx: RequestContext, routine_id: str) -> tuple[dict[str, Any], bool]:
+        ctx.principal.require("routines:write")
+
+        def change(uow: UnitOfWork) -> dict[str, Any]:
+            row = self._load(uow, routine_id)
+            self._check_owner(ctx, row)
+            uow.routines.delete(row.id)
+            uow.emit(_event("deleted", row))
+            return {"id": row.id, "deleted": True}
+
+        return self._mutation.run(ctx, change)
+
+    def get(self, ctx: RequestContext, routine_id: str) -> dict[str, Any]:
+        ctx.principal.require("routines:read")
+        with self._store.read() as uow:
+            row = self._load(uow, routine_id)
+            last = uow.routines.last_run(row.id)
+            return {**routine_to_wire(row), "last_run": run_to_wire(last) if last else None}
+
+    def list(
+        self, ctx: RequestContext, status: str | None, after_id: str | None, limit: int
+    ) -> dict[str, Any]:
+        ctx.principal.require("routines:read")
+        with self._store.read() as uow:
+            rows = uow.routines.list(status=status, after_id=after_id, limit=limit)
+            items = []
+            for row in rows:
+                last = uow.routines.last_run(row.id)
+                items.append({**routine_to_wire(row), "last_run": run_to_wire(last) if last else None})
+        return {"items": items, "next_after_id": rows[-1].id if len(rows) == limit else None}
+
+    def history(
+        self, ctx: RequestContext, routine_id: str, limit: int, before_id: str | None
+    ) -> dict[str, Any]:
+        ctx.principal.require("routines:read")
+        with self._store.read() as uow:
+            runs = uow.routines.runs(routine_id, limit=limit, before_id=before_id)
+            if not runs:
+                self._load(uow, routine_id)
+            return {
+                "items": [run_to_wire(r) for r in runs],
+                "next_before_id": runs[-1].id if len(runs) == limit else None,
+            }
+
+    # -- firing -----------------------------------------------------------------------
+    def run_now(self, ctx: RequestContext, routine_id: str) -> tuple[dict[str, Any], bool]:
+        """A manual run, even while paused; it does not move next_fire_at."""
+        ctx.principal.require("routines:run")
+        blocked: dict[str, Any] = {}
+
+        def change(uow: UnitOfWork) -> dict[str, Any]:
+            row = self._load(uow, routine_id)
+            if row.status == "draft":
+                raise Conflict(f"{row.id} is a draft; a person must activate it first", code="ROUTINE_DRAFT")
+            run = self._new_run(uow, row, uow.now, "manual", occurrence_key=f"m:{new_id('run')}")
+            if run.status == "blocked_policy":
+                blocked.update(run_to_wire(run))
+            return run_to_wire(run)
+
+        answer, replayed = self._mutation.run(ctx, change)
+        if blocked:
+            raise PolicyBlocked(f"routine {routine_id}: {blocked['detail'].get('reason')}", run=blocked)
+        return answer, replayed
+
+    def _new_run(
+        self,
+        uow: UnitOfWork,
+        row: RoutineRow,
+        scheduled_for: datetime,
+        trigger: str,
+        occurrence_key: str = "s",
+    ) -> RoutineRunRow:
+        run = RoutineRunRow(
+            id=new_id("run"),
+            routine_id=row.id,
+            scheduled_for_us=to_us(scheduled_for),
+            occurrence_key=occurrence_key,
+            trigger=trigger,
+            status="queued",
+            detail={},
+            created_at_us=uow.now_us,
+        )
+        gate = decide(
+            classify(row.action, EXTERNAL_CONNECTORS),
+            external_allowed=row.external_allowed,
+            requires_approval=row.requires_approval,
+        )
+        run.detail = {
+            "policy": gate.decision.value,
+            "action_class": gate.action_class.value,
+            "reason": gate.reason,
+        }
+        base = {"run_id": run.id, "scheduled_for": ts(run.scheduled_for_us), "trigger": trigger}
+        if gate.decision is Decision.BLOCKED_POLICY:
+            run.status = "blocked_policy"
+            uow.routines.add_run(run)
+            uow.emit(_event("blocked", row, {**base, "reason": gate.reason}))
+            return run
+        if trigger != "manual" and row.overlap != "allow":
+            active = uow.routines.active_runs(row.id)
+            queued = [r for r in active if r.status == "queued"]
+            if active and (row.overlap == "skip" or queued):
+                run.status = "skipped_overlap"
+                run.detail["reason"] = f"previous run {active[0].id} is still {active[0].status}"
+                uow.routines.add_run(run)
+                uow.emit(
+                    _event("skipped", row, {**base, "reason": "overlap", "previous_run_id": active[0].id})
+                )
+                return run
+        if gate.decision is Decision.PENDING_APPROVAL:
+            approval = ApprovalService.request(
+                uow,
+                kind="routine_run",
+                subject=f"routine/{row.id}/run/{run.id}",
+                summary=f"run routine '{row.name}' ({describe_schedule(row.schedule)}): "
+                f"{gate.action_class.value} action {row.action.get('kind')}",
+                requester=f"routine:{row.id}",
+                payload={"routine_id": row.id, "run_id": run.id, "action": row.action},
+            )
+            run.status = "pending_approval"
+            run.approval_id = approval.id
+            uow.routines.add_run(run)
+            uow.emit(_event("approval_required", row, {**base, "approval_id": approval.id}))
+            return run
+        uow.routines.add_run(run)
+        uow.emit(_event("fired", row, base))
+        return run
+
+    def _record_missed_range(
+        self,
+        uow: UnitOfWork,
+        row: RoutineRow,
+        schedule: Schedule,
+        first: datetime,
+        now: datetime,
+        *,
+        reason: str,
+        last: datetime | None = None,
+        count: int | None = None,
+    ) -> None:
+        if last is None:
+            if first > now:
+                return
+            plan = plan_due(schedule, first, now, Misfire(MisfirePolicy.SKIP, 1, 0))
+            if not plan.missed_any and not plan.run:
+                return
+            last = plan.last_missed or (plan.run[-1] if plan.run else first)
+            count = None if plan.missed_count is None else plan.missed_count + len(plan.run)
+        run = RoutineRunRow(
+            id=new_id("run"),
+            routine_id=row.id,
+            scheduled_for_us=to_us(first),
+            occurrence_key=f"missed:{to_us(last)}",
+            trigger="scheduled",
+            status="missed",
+            detail={"reason": reason, "last_missed": ts(to_us(last)), "count": count},
+            created_at_us=uow.now_us,
+        )
+        uow.routines.add_run(run)
+        uow.emit(
+            _event(
+                "missed",
+                row,
+                {
+                    "run_id": run.id,
+                    "first": ts(to_us(first)),
+                    "last": ts(to_us(last)),
+                    "count": count,
+                    "reason": reason,
+                },
+            )
+        )
+
+    def tick(self, now: datetime | None = None) -> int:
+        """Fire every due occurrence; returns how many routines were due."""
+        with self._store.write(actor="system.scheduler") as uow:
+            at = now or uow.now
+            due = uow.routines.due(to_us(at), TICK_BATCH)
+            for row in due:
+                self._fire_due(uow, row, at)
+            return len(due)
+
+    def _fire_due(self, uow: UnitOfWork, row: RoutineRow, now: datetime) -> None:
+        schedule = routine_schedule(row)
+        assert row.next_fire_at_us is not None
+        misfire = Misfire(
+            MisfirePolicy(row.misfire["policy"]), int(row.misfire["max_runs"]), float(row.misfire["grace_s"])
+        )
+        plan = plan_due(schedule, from_us(row.next_fire_at_us), now, misfire)
+        if plan.missed_any and plan.first_missed is not None:
+            self._record_missed_range(
+                uow,
+                row,
+                schedule,
+                plan.first_missed,
+                now,
+                reason="misfire",
+                last=plan.last_missed,
+                count=plan.missed_count,
+            )
+        for i, occurrence in enumerate(plan.run):
+            trigger = "catch_up" if len(plan.run) > 1 and i < len(plan.run) - 1 else "scheduled"
+            self._new_run(uow, row, occurrence, trigger)
+            row.last_fired_at_us = to_us(occurrence)
+        row.next_fire_at_us = to_us(plan.next_fire_at)
+        uow.routines.save(row)
+
+    def next_due_at(self) -> datetime | None:
+        with self._store.read() as uow:
+            earliest = uow.routines.earliest_due()
+        return from_us(earliest) if earliest is not None else None
+
+    # -- approvals --------------------------------------------------------------------
+    def _approval_decided(self, uow: UnitOfWork, approval: ApprovalRow) -> None:
+        run = uow.routines.get_run(str(approval.payload.get("run_id")))
+        if run is None or run.status != "pending_approval":
+            return
+        row = uow.routines.get(run.routine_id)
+        if approval.status == "approved":
+            run.status = "queued"
+            run.detail = {**run.detail, "approved_by": approval.decider}
+        else:
+            run.status = "denied"
+            run.finished_at_us = uow.now_us
+            run.detail = {**run.detail, "decision": approval.status, "reason": approval.reason}
+        uow.routines.save(run)
+        if row is not None:
+            uow.emit(
+                _event(
+                    "fired" if approval.status == "approved" else "run_finished",
+                    row,
+                    {
+                        "run_id": run.id,
+                        "status": run.status,
+                        "approval_id": approval.id,
+                    },
+                )
+            )
