@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
@@ -41,13 +43,58 @@ class RoutineStore:
         )
         return list(self._s.exec(stmt).all())
 
+    def due_rows(self, now_us: int, limit: int) -> list[Any]:
+        """Due routines as plain rows (no ORM state): the scheduler reads thousands a tick."""
+        table = RoutineRow.__table__  # type: ignore[attr-defined]
+        stmt = (
+            sa.select(table)
+            .where(table.c.status == "active", table.c.next_fire_at_us <= now_us)
+            .order_by(table.c.next_fire_at_us)
+            .limit(limit)
+        )
+        return list(self._s.execute(stmt).all())
+
+    def advance(self, updates: list[dict[str, Any]]) -> None:
+        """Set next/last fire times of many routines in one statement."""
+        if not updates:
+            return
+        table = RoutineRow.__table__  # type: ignore[attr-defined]
+        stmt = (
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("rid"))
+            .values(next_fire_at_us=sa.bindparam("next_us"), last_fired_at_us=sa.bindparam("last_us"))
+        )
+        self._s.connection().execute(stmt, updates)
+
     def earliest_due(self) -> int | None:
         value = self._s.execute(
             sa.select(sa.func.min(col(RoutineRow.next_fire_at_us))).where(col(RoutineRow.status) == "active")
         ).scalar()
         return int(value) if value is not None else None
 
+    def stage(self, row: object) -> None:
+        """Add without flushing: written with the transaction's commit."""
+        self._s.add(row)
+
     # -- runs ---------------------------------------------------------------------------
+    def add_runs(self, runs: list[Any]) -> None:
+        """Bulk insert (Core): building ORM state per row costs more than the write."""
+        table = RoutineRunRow.__table__  # type: ignore[attr-defined]
+        columns = [c.name for c in table.columns]
+        self._s.flush()
+        self._s.execute(sa.insert(table), [{c: getattr(r, c) for c in columns} for r in runs])
+
+    def active_runs_of(self, routine_ids: list[str]) -> dict[str, list[RoutineRunRow]]:
+        found: dict[str, list[RoutineRunRow]] = {}
+        for start in range(0, len(routine_ids), 500):
+            chunk = routine_ids[start : start + 500]
+            stmt = select(RoutineRunRow).where(
+                col(RoutineRunRow.routine_id).in_(chunk), col(RoutineRunRow.status).in_(ACTIVE_RUN)
+            )
+            for run in self._s.exec(stmt).all():
+                found.setdefault(run.routine_id, []).append(run)
+        return found
+
     def add_run(self, row: RoutineRunRow) -> None:
         self._s.add(row)
         self._s.flush()
