@@ -32,7 +32,8 @@ def invoke() -> Iterator[Callable[..., Result]]:
     """Run the CLI against a handler: `invoke(handler, *args, input=None, start_server=None)`.
 
     The URL defaults to http://test (named, so nothing is autostarted) unless
-    `url=None` is passed.
+    `url=None` is passed. `spawn` and `clock` replace how `task work` runs its
+    command and paces renewals.
     """
 
     def run(
@@ -41,10 +42,14 @@ def invoke() -> Iterator[Callable[..., Result]]:
         input: str | None = None,
         start_server: Callable[..., Any] | None = None,
         url: str | None = "http://test",
+        spawn: Any = None,
+        clock: Any = None,
     ) -> Result:
+        seams: dict[str, Any] = {"spawn": spawn, "clock": clock}
         deps = CliDeps(
             transport=httpx.MockTransport(handler) if handler else None,
             start_server=start_server or _no_autostart,
+            **{name: seam for name, seam in seams.items() if seam is not None},
         )
         argv = (["--url", url] if url else []) + list(args)
         return CliRunner().invoke(cli, argv, obj=deps, input=input)

@@ -141,3 +141,104 @@ def resource_envelope(
     else:
         data["updated_by"] = "system.ttl" if type == "resource.expired" else "user:admin"
     return envelope(seq, type, f"resource/{key}", data=data)
+
+
+TS = "2026-11-21T18:26:00.123456Z"
+
+
+def task(id: str = "tsk_1", title: str = "Write the parser", **extra: Any) -> dict[str, Any]:
+    """A task as the server lists it (the single-task view adds relationships, notes, steps)."""
+    return {
+        "id": id,
+        "title": title,
+        "type": "feature",
+        "status": "open",
+        "intent": "",
+        "description": "",
+        "plan": "",
+        "priority": 2,
+        "labels": ["backend"],
+        "role": "dev",
+        "parent_id": None,
+        "mission_id": None,
+        "outcome": None,
+        "rev": 1,
+        "open_blockers": 0,
+        "unblocks": 0,
+        "ready": True,
+        "lease": None,
+        "created_by": "user:admin",
+        "created_at": TS,
+        "updated_at": TS,
+        "completed_at": None,
+        **extra,
+    }
+
+
+def task_view(id: str = "tsk_1", **extra: Any) -> dict[str, Any]:
+    """The single-task view: the task plus relationships, notes and steps."""
+    relationships = {
+        k: [] for k in ("blocks", "blocked_by", "relates_to", "duplicates", "duplicated_by", "parent_of")
+    }
+    relationships["child_of"] = []
+    parts: dict[str, Any] = {
+        "relationships": relationships,
+        "notes": [],
+        "steps": {"items": [], "done": 0, "skipped": 0, "total": 0},
+    }
+    return task(id, **{**parts, **extra})
+
+
+def lease(id: str = "lse_1", task_id: str = "tsk_1", fencing_token: int = 3, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": id,
+        "task_id": task_id,
+        "holder": "agent:agt_1",
+        "session_id": None,
+        "fencing_token": fencing_token,
+        "ttl_s": 60.0,
+        "acquired_at": TS,
+        "expires_at": "2026-11-21T18:27:00.123456Z",
+        "ended_at": None,
+        "end_reason": None,
+        **extra,
+    }
+
+
+def claim(task_id: str = "tsk_1", lease_id: str = "lse_1", fencing_token: int = 3) -> dict[str, Any]:
+    short = {
+        "id": lease_id,
+        "holder": "agent:agt_1",
+        "fencing_token": fencing_token,
+        "expires_at": "2026-11-21T18:27:00.123456Z",
+    }
+    return {
+        "task": task(task_id, status="in_progress", ready=False, rev=2, lease=short),
+        "lease": lease(lease_id, task_id, fencing_token),
+    }
+
+
+def agent(id: str = "agt_1", name: str = "builder", **extra: Any) -> dict[str, Any]:
+    return {
+        "id": id,
+        "subject": f"agent:{id}",
+        "name": name,
+        "roles": ["dev"],
+        "capabilities": ["tasks:read", "tasks:write", "tasks:claim"],
+        "created_at": TS,
+        "created_by": "user:admin",
+        **extra,
+    }
+
+
+def session(id: str = "ses_1", **extra: Any) -> dict[str, Any]:
+    return {
+        "id": id,
+        "agent": "agent:agt_1",
+        "ttl_s": 30.0,
+        "started_at": TS,
+        "expires_at": "2026-11-21T18:26:30.123456Z",
+        "ended_at": None,
+        "end_reason": None,
+        **extra,
+    }

@@ -8,8 +8,11 @@ import sys
 import missiond.sdk
 
 PUBLIC_NAMES = [
+    "Agent",
+    "AgentSession",
     "AsyncClient",
     "Backoff",
+    "Claim",
     "Client",
     "ClientConfig",
     "Conflict",
@@ -26,8 +29,10 @@ PUBLIC_NAMES = [
     "InvalidCursor",
     "InvalidResourceKey",
     "InvalidTransition",
+    "Lease",
     "LeaseExpired",
     "LeaseHeld",
+    "LeaseNotFound",
     "MissiondError",
     "NotFound",
     "PayloadTooLarge",
@@ -43,6 +48,10 @@ PUBLIC_NAMES = [
     "RevisionConflict",
     "ServerError",
     "ServerInfo",
+    "Task",
+    "TaskNotFound",
+    "TaskNotReady",
+    "TaskPage",
     "TransportError",
     "TxnCompareFailed",
     "TxnResult",

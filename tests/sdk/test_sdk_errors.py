@@ -18,13 +18,15 @@ CODE_TABLE = [
     (403, "POLICY_BLOCKED", sdk.PolicyBlocked),
     (404, "NOT_FOUND", sdk.NotFound),
     (404, "RESOURCE_NOT_FOUND", sdk.ResourceNotFound),
-    (404, "TASK_NOT_FOUND", sdk.NotFound),
+    (404, "TASK_NOT_FOUND", sdk.TaskNotFound),
+    (404, "LEASE_NOT_FOUND", sdk.LeaseNotFound),
     (409, "REVISION_CONFLICT", sdk.RevisionConflict),
     (409, "TXN_COMPARE_FAILED", sdk.TxnCompareFailed),
     (409, "INVALID_TRANSITION", sdk.InvalidTransition),
     (409, "CYCLE_DETECTED", sdk.CycleDetected),
     (409, "LEASE_HELD", sdk.LeaseHeld),
     (409, "LEASE_EXPIRED", sdk.LeaseExpired),
+    (409, "TASK_NOT_READY", sdk.TaskNotReady),
     (410, "CURSOR_EXPIRED", sdk.CursorExpired),
     (412, "PRECONDITION_FAILED", sdk.PreconditionFailed),
     (413, "PAYLOAD_TOO_LARGE", sdk.PayloadTooLarge),
@@ -68,6 +70,8 @@ def test_every_state_conflict_is_a_conflict() -> None:
         sdk.InvalidTransition,
         sdk.CycleDetected,
         sdk.LeaseHeld,
+        sdk.LeaseExpired,
+        sdk.TaskNotReady,
     ):
         assert issubclass(cls, sdk.Conflict)
 
@@ -76,6 +80,11 @@ def test_the_resource_errors_refine_the_general_ones() -> None:
     assert issubclass(sdk.ResourceNotFound, sdk.NotFound)
     assert issubclass(sdk.InvalidResourceKey, sdk.ValidationFailed)
     assert issubclass(sdk.ValueTooLarge, sdk.PayloadTooLarge)
+
+
+def test_the_task_board_errors_refine_the_general_ones() -> None:
+    assert issubclass(sdk.TaskNotFound, sdk.NotFound)
+    assert issubclass(sdk.LeaseNotFound, sdk.NotFound)
 
 
 def test_a_problem_keeps_its_extra_members() -> None:

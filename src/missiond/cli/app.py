@@ -14,7 +14,7 @@ a `CliGroup` gets the option, and the last one given wins.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import httpx
 
 from missiond.cli import autostart
 from missiond.cli.output import Output
+from missiond.cli.process import Clock, RealClock, Spawn, spawn_process
 from missiond.sdk import Client, ClientConfig, ConnectionFailed, MissiondError
 
 StartServer = Callable[[Path, autostart.Probe], autostart.StartedServer]
@@ -36,10 +37,13 @@ def _start_server(home: Path, probe: autostart.Probe) -> autostart.StartedServer
 
 @dataclass(frozen=True, slots=True)
 class CliDeps:
-    """The seams of the CLI: the HTTP transport and how a server gets started."""
+    """The seams of the CLI: the HTTP transport, how a server gets started, and (for
+    `task work`) how a command is run and the clock that paces lease renewals."""
 
     transport: httpx.BaseTransport | None = None
     start_server: StartServer = _start_server
+    spawn: Spawn = spawn_process
+    clock: Clock = field(default_factory=RealClock)
 
 
 class App:

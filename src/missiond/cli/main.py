@@ -13,12 +13,14 @@ from typing import Any
 import click
 
 from missiond import __version__
+from missiond.cli.agents import agent
 from missiond.cli.app import JSON_HELP, App, CliDeps, CliGroup
 from missiond.cli.autostart import AutostartFailed
 from missiond.cli.events import events
 from missiond.cli.output import Output
 from missiond.cli.resources import resource
 from missiond.cli.status import status
+from missiond.cli.tasks import task
 from missiond.sdk import ProblemError, ProtocolError, TransportError
 
 EXIT_PROBLEM = 1
@@ -90,3 +92,5 @@ def cli(
 cli.add_command(status)
 cli.add_command(events)
 cli.add_command(resource)
+cli.add_command(task)
+cli.add_command(agent)

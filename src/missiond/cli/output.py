@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from missiond.sdk import Event, ProblemError, ProtocolError, Resource, ResourceEvent
+from missiond.sdk import Agent, Claim, Event, ProblemError, ProtocolError, Resource, ResourceEvent, Task
 from missiond.sdk.models import parse_time
 
 DATA_PREVIEW_CHARS = 80
@@ -53,6 +53,16 @@ def value_preview(value: Any, limit: int = VALUE_PREVIEW_CHARS) -> str:
     text = _dumps(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
+
+STATUS_STYLES = {
+    "open": "cyan",
+    "in_progress": "yellow",
+    "blocked": "bold red",
+    "completed": "green",
+    "cancelled": "dim",
+}
+TITLE_COLUMN_MAX = 60
+STEP_MARKS = {"done": "[x]", "skipped": "[-]", "pending": "[ ]"}
 
 RESOURCE_STYLES = {"resource.updated": "green", "resource.deleted": "yellow", "resource.expired": "bold red"}
 
@@ -91,7 +101,7 @@ class Output:
     # -- people --------------------------------------------------------------
 
     def say(self, message: str) -> None:
-        self.console.print(Text(message))
+        self.console.print(Text(message), soft_wrap=True)  # ids and paths stay whole
 
     def key_values(self, title: str, rows: Sequence[tuple[str, Any]]) -> None:
         table = Table(title=title, show_header=False, title_justify="left")
@@ -181,7 +191,137 @@ class Output:
             line.append(f" {value_preview(change.value, DATA_PREVIEW_CHARS)}")
         self.console.print(line, soft_wrap=True)
 
+    # -- the task board ------------------------------------------------------------
+
+    def tasks(self, tasks: Iterable[Task], footer: str = "") -> None:
+        """A table: id, priority, status, role, blockers, holder, title."""
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        table.add_column("id", style="bold", no_wrap=True)
+        table.add_column("P", justify="right")
+        table.add_column("status", no_wrap=True)
+        table.add_column("role", style="magenta")
+        table.add_column("blockers", justify="right")
+        table.add_column("holder", style="magenta")
+        table.add_column("title", max_width=TITLE_COLUMN_MAX, overflow="ellipsis", no_wrap=True)
+        for task in tasks:
+            table.add_row(
+                task.id,
+                str(task.priority),
+                Text(task.status, style=STATUS_STYLES.get(task.status, "")),
+                task.role or "",
+                str(task.open_blockers) if task.open_blockers else "",
+                task.lease.holder if task.lease else "",
+                task.title,
+            )
+        self.console.print(table)
+        if footer:
+            self.console.print(Text(footer, style="dim"))
+
+    def task(self, task: Task) -> None:
+        rows: list[tuple[str, Any]] = [
+            ("title", task.title),
+            ("status", task.status),
+            ("type", task.type),
+            ("priority", task.priority),
+            ("labels", ", ".join(task.labels)),
+            ("role", task.role),
+            ("ready", "yes" if task.ready else "no"),
+            ("open blockers", task.open_blockers),
+            ("unblocks", task.unblocks),
+        ]
+        if task.lease is not None:
+            lease = task.lease
+            rows.append(
+                (
+                    "lease",
+                    f"{lease.id} held by {lease.holder} (fencing token {lease.fencing_token}) "
+                    f"until {format_utc(lease.expires_at)}",
+                )
+            )
+        for name, value in (
+            ("parent", task.parent_id),
+            ("mission", task.mission_id),
+            ("intent", task.intent),
+            ("description", task.description),
+            ("plan", task.plan),
+            ("outcome", task.outcome),
+        ):
+            if value:
+                rows.append((name, value))
+        for kind, others in task.relationships.items():
+            if others:
+                rows.append((kind.replace("_", " "), ", ".join(others)))
+        rows += [
+            ("rev", task.rev),
+            ("created", f"{_when(task.created_at)} by {task.created_by or '?'}"),
+            ("updated", _when(task.updated_at)),
+        ]
+        if task.completed_at is not None:
+            rows.append(("completed", _when(task.completed_at)))
+        self.key_values(task.id, rows)
+        if task.steps:
+            self.console.print(Text("steps", style="bold"))
+            for step in task.steps:
+                mark = STEP_MARKS.get(str(step.get("status")), "[?]")
+                line = Text(f"  {mark} {step.get('title', '')}  ")
+                line.append(str(step.get("id", "")), style="dim")
+                self.console.print(line, soft_wrap=True)
+        if task.notes:
+            self.console.print(Text("notes", style="bold"))
+            for note in task.notes:
+                self.note_line(note)
+
+    def note_line(self, note: Mapping[str, Any]) -> None:
+        line = Text.assemble(
+            ("  ", ""),
+            (str(note.get("kind", "")), "cyan"),
+            " ",
+            (str(note.get("author", "")), "magenta"),
+            " ",
+            (str(note.get("created_at", "")), "dim"),
+        )
+        if note.get("superseded_by_id"):
+            line.append(f" (superseded by {note['superseded_by_id']})", style="dim")
+        line.append(f": {_flat(str(note.get('body', '')), 200)}")
+        self.console.print(line, soft_wrap=True)
+
+    def claim(self, claim: Claim) -> None:
+        lease = claim.lease
+        self.say(
+            f"claimed {claim.task.id} {claim.task.title!r}: lease {lease.id}, fencing token "
+            f"{lease.fencing_token}, until {format_utc(lease.expires_at)}"
+        )
+
+    def agents(self, agents: Iterable[Agent]) -> None:
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for name, style in (
+            ("id", "bold"),
+            ("name", ""),
+            ("roles", "magenta"),
+            ("capabilities", ""),
+            ("created", "dim"),
+        ):
+            table.add_column(name, style=style)
+        for agent in agents:
+            table.add_row(
+                agent.id,
+                agent.name,
+                ", ".join(agent.roles),
+                " ".join(agent.capabilities),
+                _when(agent.created_at),
+            )
+        self.console.print(table)
+
 
 def format_utc(moment: datetime) -> str:
     """An aware datetime as RFC 3339 UTC with `Z`, to the millisecond."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _when(moment: datetime | None) -> str:
+    return format_utc(moment) if moment is not None else ""
+
+
+def _flat(text: str, limit: int = VALUE_PREVIEW_CHARS) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -15,6 +15,12 @@ results and one error hierarchy (see `missiond.sdk.errors`).
         for change in client.watch_resources("project/", after=page.revision):
             print(change.rev, change.type, change.key, change.value)
 
+        # the task board: claim the best ready task, write with its fencing token, finish
+        claim = client.claim_task(role="backend", ttl_s=120)
+        if claim is not None:
+            client.add_note(claim.task.id, "decision", "reuse the queue", fencing_token=claim.fencing_token)
+            client.complete_task(claim.task.id, "merged in #42", fencing_token=claim.fencing_token)
+
 The SDK imports nothing from the server side.
 """
 
@@ -33,6 +39,7 @@ from missiond.sdk.errors import (
     InvalidTransition,
     LeaseExpired,
     LeaseHeld,
+    LeaseNotFound,
     MissiondError,
     NotFound,
     PayloadTooLarge,
@@ -44,6 +51,8 @@ from missiond.sdk.errors import (
     ResourceNotFound,
     RevisionConflict,
     ServerError,
+    TaskNotFound,
+    TaskNotReady,
     TransportError,
     TxnCompareFailed,
     Unauthorized,
@@ -51,22 +60,31 @@ from missiond.sdk.errors import (
     ValueTooLarge,
 )
 from missiond.sdk.models import (
+    Agent,
+    AgentSession,
+    Claim,
     DeletedResource,
     Event,
     EventPage,
     Health,
     Identity,
+    Lease,
     Resource,
     ResourceEvent,
     ResourcePage,
+    Task,
+    TaskPage,
     TxnResult,
 )
 from missiond.sdk.resources import delete_op, patch_op, put_op
 from missiond.sdk.retry import Backoff
 
 __all__ = [
+    "Agent",
+    "AgentSession",
     "AsyncClient",
     "Backoff",
+    "Claim",
     "Client",
     "ClientConfig",
     "Conflict",
@@ -83,8 +101,10 @@ __all__ = [
     "InvalidCursor",
     "InvalidResourceKey",
     "InvalidTransition",
+    "Lease",
     "LeaseExpired",
     "LeaseHeld",
+    "LeaseNotFound",
     "MissiondError",
     "NotFound",
     "PayloadTooLarge",
@@ -100,6 +120,10 @@ __all__ = [
     "RevisionConflict",
     "ServerError",
     "ServerInfo",
+    "Task",
+    "TaskNotFound",
+    "TaskNotReady",
+    "TaskPage",
     "TransportError",
     "TxnCompareFailed",
     "TxnResult",

@@ -11,6 +11,7 @@ import httpx
 
 from missiond.sdk import resources as _res
 from missiond.sdk import retry as _retry
+from missiond.sdk import tasks as _tasks
 from missiond.sdk.base import (
     ClientBase,
     Filter,
@@ -23,17 +24,24 @@ from missiond.sdk.base import (
     parse_ingested,
     query_params,
 )
-from missiond.sdk.errors import error_from_response
+from missiond.sdk.errors import ProtocolError, error_from_response
 from missiond.sdk.models import (
+    Agent,
+    AgentSession,
+    Claim,
     DeletedResource,
     Event,
     EventPage,
     Health,
     Identity,
+    Lease,
     Resource,
     ResourceEvent,
     ResourcePage,
+    Task,
+    TaskPage,
     TxnResult,
+    parse_tasks,
 )
 from missiond.sdk.streams import StreamCursor, aiter_resource_stream, aiter_stream
 
@@ -394,3 +402,350 @@ class AsyncClient(ClientBase):
             max_retries=max_retries,
         )
         return aiter_resource_stream(self, cursor, idle_timeout=idle_timeout)
+
+    # -- the task board (TASK_BOARD.md) ------------------------------------------------------
+
+    async def create_task(self, title: str, *, idempotency_key: str | None = None, **fields: Any) -> Task:
+        """Create a task: `title` plus any of type, intent, description, plan, priority (0 most
+        urgent .. 4), labels, role, parent_id, mission_id, status (open or blocked)."""
+        answer = await self._json(
+            "POST",
+            _tasks.TASKS_PATH,
+            json=_tasks.task_body(title, fields),
+            headers=idempotency_headers(idempotency_key),
+        )
+        return Task.from_json(answer)
+
+    async def get_task(self, id: str) -> Task:
+        """One task with its relationships, notes and steps; `TaskNotFound` when there is none."""
+        return Task.from_json(await self._json("GET", _tasks.task_path(id)))
+
+    async def update_task(
+        self,
+        id: str,
+        *,
+        fencing_token: int | None = None,
+        if_rev: int | None = None,
+        idempotency_key: str | None = None,
+        **changes: Any,
+    ) -> Task:
+        """Edit fields (title, type, intent, description, plan, priority, labels, role, parent_id,
+        mission_id). `if_rev` sends `If-Match` (`PreconditionFailed` when the task moved on)."""
+        headers = {
+            **_tasks.fencing_headers(fencing_token),
+            **_tasks.if_match_headers(if_rev),
+            **idempotency_headers(idempotency_key),
+        }
+        answer = await self._json(
+            "PATCH", _tasks.task_path(id), json=_tasks.changes_body(changes), headers=headers
+        )
+        return Task.from_json(answer)
+
+    async def list_tasks(
+        self,
+        *,
+        status: _tasks.Labels | None = None,
+        role: str | None = None,
+        label: _tasks.Labels | None = None,
+        parent: str | None = None,
+        mission: str | None = None,
+        assignee: str | None = None,
+        q: str | None = None,
+        blocked: bool | None = None,
+        after_id: str | None = None,
+        limit: int | None = None,
+    ) -> TaskPage:
+        """One page of tasks in id order; `status` and `label` may be lists (every label must match)."""
+        params = _tasks.list_params(
+            status=status,
+            role=role,
+            label=label,
+            parent=parent,
+            mission=mission,
+            assignee=assignee,
+            q=q,
+            blocked=blocked,
+            after_id=after_id,
+            limit=limit,
+        )
+        return TaskPage.from_json(await self._json("GET", _tasks.TASKS_PATH, params=params))
+
+    async def ready_tasks(
+        self, role: str | None = None, labels: _tasks.Labels = (), limit: int | None = None
+    ) -> list[Task]:
+        """The ready queue, best first: open, no open blocker, no live lease."""
+        params = _tasks.ready_params(role, labels, limit)
+        return parse_tasks(await self._json("GET", _tasks.READY_PATH, params=params))
+
+    async def claim_task(
+        self,
+        role: str | None = None,
+        labels: _tasks.Labels = (),
+        ttl_s: float = 300.0,
+        session_id: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Claim | None:
+        """Claim the best ready task; None when nothing is ready (the server answered 204)."""
+        answer = await self._json(
+            "POST",
+            _tasks.CLAIM_PATH,
+            json=_tasks.claim_body(role=role, labels=labels, ttl_s=ttl_s, session_id=session_id),
+            headers=idempotency_headers(idempotency_key),
+        )
+        return _tasks.parse_claim(answer)
+
+    async def claim_task_id(
+        self,
+        id: str,
+        ttl_s: float = 300.0,
+        session_id: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Claim:
+        """Claim one named task: `TaskNotReady`, `LeaseHeld` or `InvalidTransition` when it can't be."""
+        answer = await self._json(
+            "POST",
+            _tasks.task_path(id, "claim"),
+            json=_tasks.claim_body(ttl_s=ttl_s, session_id=session_id),
+            headers=idempotency_headers(idempotency_key),
+        )
+        claim = _tasks.parse_claim(answer)
+        if claim is None:
+            raise ProtocolError(f"the server answered a claim of {id} without a task")
+        return claim
+
+    async def renew_lease(
+        self,
+        lease_id: str,
+        ttl_s: float | None = None,
+        fencing_token: int | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Lease:
+        """Extend a live lease by `ttl_s` (default: its own ttl); `LeaseExpired` once it is gone."""
+        answer = await self._json(
+            "POST",
+            _tasks.lease_path(lease_id, "renew"),
+            json=_tasks.renew_body(ttl_s),
+            headers={**_tasks.fencing_headers(fencing_token), **idempotency_headers(idempotency_key)},
+        )
+        return Lease.from_json(answer)
+
+    async def release_lease(
+        self,
+        lease_id: str,
+        fencing_token: int | None = None,
+        outcome: str | None = None,
+        complete: bool = False,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Claim:
+        """Hand the task back (a non-empty `outcome` becomes an `attempt` note), or with
+        `complete=True` complete it with `outcome`. Returns the task and the ended lease."""
+        answer = await self._json(
+            "POST",
+            _tasks.lease_path(lease_id, "release"),
+            json=_tasks.release_body(outcome, complete),
+            headers={**_tasks.fencing_headers(fencing_token), **idempotency_headers(idempotency_key)},
+        )
+        return Claim.from_json(answer)
+
+    async def complete_task(
+        self,
+        id: str,
+        outcome: str,
+        fencing_token: int | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Task:
+        """Complete a task with its outcome (ends the lease; tasks it blocked may become ready)."""
+        answer = await self._json(
+            "POST",
+            _tasks.task_path(id, "complete"),
+            json={"outcome": outcome},
+            headers={**_tasks.fencing_headers(fencing_token), **idempotency_headers(idempotency_key)},
+        )
+        return Task.from_json(answer)
+
+    async def transition_task(
+        self,
+        id: str,
+        status: str,
+        outcome: str | None = None,
+        reason: str | None = None,
+        fencing_token: int | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Task:
+        """Move a task to `status` (open, blocked, completed, cancelled); `InvalidTransition`
+        names the allowed ones. Starting work is a claim, not a transition."""
+        answer = await self._json(
+            "POST",
+            _tasks.task_path(id, "transition"),
+            json=_tasks.transition_body(status, outcome, reason),
+            headers={**_tasks.fencing_headers(fencing_token), **idempotency_headers(idempotency_key)},
+        )
+        return Task.from_json(answer)
+
+    async def add_note(
+        self,
+        id: str,
+        kind: str,
+        body: str,
+        supersedes: str | None = None,
+        fencing_token: int | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Add an immutable note (decision, rationale, attempt, outcome, blocker, note, reference);
+        returns the stored note."""
+        answer = await self._json(
+            "POST",
+            _tasks.task_path(id, "notes"),
+            json=_tasks.note_body(kind, body, supersedes),
+            headers={**_tasks.fencing_headers(fencing_token), **idempotency_headers(idempotency_key)},
+        )
+        return _tasks.as_dict(answer)
+
+    async def add_step(
+        self,
+        id: str,
+        title: str,
+        fencing_token: int | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Add a pending step; returns the stored step (its `id` is what `set_step` takes)."""
+        answer = await self._json(
+            "POST",
+            _tasks.task_path(id, "steps"),
+            json={"title": title},
+            headers={**_tasks.fencing_headers(fencing_token), **idempotency_headers(idempotency_key)},
+        )
+        return _tasks.as_dict(answer)
+
+    async def set_step(
+        self,
+        id: str,
+        step_id: str,
+        status: str,
+        fencing_token: int | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Mark a step done, skipped, or pending again; returns the stored step."""
+        answer = await self._json(
+            "PATCH",
+            _tasks.step_path(id, step_id),
+            json={"status": status},
+            headers={**_tasks.fencing_headers(fencing_token), **idempotency_headers(idempotency_key)},
+        )
+        return _tasks.as_dict(answer)
+
+    async def link_tasks(
+        self,
+        id: str,
+        kind: str,
+        other_id: str,
+        fencing_token: int | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Relate two tasks: `link_tasks(a, "blocks", b)` (b waits for a), blocked_by, relates_to,
+        duplicates, duplicated_by, parent_of, child_of. `CycleDetected` names the cycle."""
+        answer = await self._json(
+            "POST",
+            _tasks.task_path(id, "links"),
+            json={"kind": kind, "other_id": other_id},
+            headers={**_tasks.fencing_headers(fencing_token), **idempotency_headers(idempotency_key)},
+        )
+        return _tasks.as_dict(answer)
+
+    async def unlink_tasks(
+        self,
+        id: str,
+        kind: str,
+        other_id: str,
+        fencing_token: int | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Remove a relationship (`NotFound` with LINK_NOT_FOUND when there is none)."""
+        answer = await self._json(
+            "DELETE",
+            _tasks.task_path(id, "links"),
+            params=_tasks.unlink_params(kind, other_id),
+            headers={**_tasks.fencing_headers(fencing_token), **idempotency_headers(idempotency_key)},
+        )
+        return _tasks.as_dict(answer)
+
+    async def task_tree(self, id: str, which: str) -> list[Task]:
+        """The task's `children`, `descendants` (each with `raw["depth"]`) or `ancestors`."""
+        return parse_tasks(await self._json("GET", _tasks.task_path(id, _tasks.tree_which(which))))
+
+    async def task_history(self, id: str) -> list[Event]:
+        """The events about this task, oldest first."""
+        return _tasks.parse_history(await self._json("GET", _tasks.task_path(id, "history")))
+
+    async def batch(
+        self, ops: Iterable[Mapping[str, Any]], *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """Apply task ops all or nothing; returns `{refs, results}` (ref name -> task id)."""
+        answer = await self._json(
+            "POST",
+            _tasks.BATCH_PATH,
+            json=_tasks.batch_body(ops),
+            headers=idempotency_headers(idempotency_key),
+        )
+        return _tasks.as_dict(answer)
+
+    # -- agents and sessions ---------------------------------------------------------------
+
+    async def create_agent(
+        self,
+        name: str,
+        roles: _tasks.Labels = (),
+        capabilities: Iterable[str] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> tuple[Agent, str | None]:
+        """Register an agent (admin); returns it and its token, which is shown only this once
+        (None when the server replayed an earlier answer to the same idempotency key)."""
+        answer = await self._json(
+            "POST",
+            _tasks.AGENTS_PATH,
+            json=_tasks.agent_body(name, roles, capabilities),
+            headers=idempotency_headers(idempotency_key),
+        )
+        return _tasks.parse_agent(answer)
+
+    async def list_agents(self) -> list[Agent]:
+        return _tasks.parse_agents(await self._json("GET", _tasks.AGENTS_PATH))
+
+    async def start_session(self, ttl_s: float = 60.0, *, idempotency_key: str | None = None) -> AgentSession:
+        """Start a session; claims made with its id live as long as it is heartbeated."""
+        answer = await self._json(
+            "POST",
+            _tasks.SESSIONS_PATH,
+            json={"ttl_s": ttl_s},
+            headers=idempotency_headers(idempotency_key),
+        )
+        return AgentSession.from_json(answer)
+
+    async def heartbeat(self, session_id: str) -> AgentSession:
+        """Extend the session and the leases claimed under it (`leases_renewed` says how many)."""
+        answer = await self._json(
+            "POST", _tasks.session_path(session_id, "heartbeat"), json={}, idempotent=True
+        )
+        return AgentSession.from_json(answer)
+
+    async def end_session(self, session_id: str, *, idempotency_key: str | None = None) -> AgentSession:
+        """End the session; the leases claimed under it go back to the ready queue."""
+        answer = await self._json(
+            "POST",
+            _tasks.session_path(session_id, "end"),
+            json={},
+            headers=idempotency_headers(idempotency_key),
+        )
+        return AgentSession.from_json(answer)

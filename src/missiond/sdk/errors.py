@@ -12,14 +12,17 @@
           ├── Forbidden             403 FORBIDDEN
           ├── PolicyBlocked         POLICY_BLOCKED
           ├── NotFound              404 NOT_FOUND and every *_NOT_FOUND
-          │    └── ResourceNotFound     RESOURCE_NOT_FOUND
+          │    ├── ResourceNotFound     RESOURCE_NOT_FOUND
+          │    ├── TaskNotFound         TASK_NOT_FOUND
+          │    └── LeaseNotFound        LEASE_NOT_FOUND
           ├── Conflict              409, any state conflict
           │    ├── RevisionConflict     REVISION_CONFLICT (an `expected_rev` did not hold)
           │    ├── TxnCompareFailed     TXN_COMPARE_FAILED (nothing was applied)
           │    ├── InvalidTransition    INVALID_TRANSITION
           │    ├── CycleDetected        CYCLE_DETECTED
-          │    ├── LeaseHeld            LEASE_HELD
-          │    └── LeaseExpired         LEASE_EXPIRED
+          │    ├── LeaseHeld            LEASE_HELD (someone else holds the task's lease)
+          │    ├── LeaseExpired         LEASE_EXPIRED (a stale fencing token, or the lease is gone)
+          │    └── TaskNotReady         TASK_NOT_READY (a named claim of a task with open blockers)
           ├── CursorExpired         410 CURSOR_EXPIRED (relist, then watch again)
           ├── PreconditionFailed    412 PRECONDITION_FAILED (`If-Match` / `If-None-Match`)
           ├── PayloadTooLarge       413 PAYLOAD_TOO_LARGE
@@ -144,6 +147,24 @@ class ResourceNotFound(NotFound):
         return _int_member(self.problem, "op_index")
 
 
+class TaskNotFound(NotFound):
+    """No task with that id."""
+
+    @property
+    def task_id(self) -> str | None:
+        value = self.problem.get("task_id")
+        return value if isinstance(value, str) else None
+
+
+class LeaseNotFound(NotFound):
+    """No lease with that id."""
+
+    @property
+    def lease_id(self) -> str | None:
+        value = self.problem.get("lease_id")
+        return value if isinstance(value, str) else None
+
+
 class Conflict(ProblemError):
     """The record is not in a state that allows the change."""
 
@@ -170,20 +191,48 @@ class TxnCompareFailed(Conflict):
         return [dict(item) for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
 
 
+def _str_list(problem: Mapping[str, Any], name: str) -> list[str]:
+    value = problem.get(name)
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
 class InvalidTransition(Conflict):
     """The state machine does not allow that move from the current state."""
+
+    @property
+    def allowed(self) -> list[str]:
+        """The statuses the task may move to from where it is."""
+        return _str_list(self.problem, "allowed")
 
 
 class CycleDetected(Conflict):
     """The change would create a dependency cycle."""
 
+    @property
+    def path(self) -> list[str]:
+        """The task ids around the cycle the change would close."""
+        return _str_list(self.problem, "path")
+
 
 class LeaseHeld(Conflict):
-    """Someone else holds the lease."""
+    """Someone else holds the lease (or the holder wrote without its fencing token)."""
+
+    @property
+    def holder(self) -> str | None:
+        value = self.problem.get("holder")
+        return value if isinstance(value, str) else None
 
 
 class LeaseExpired(Conflict):
-    """The caller's lease ran out before the change."""
+    """The caller's lease ran out (or its fencing token is stale); the write changed nothing."""
+
+
+class TaskNotReady(Conflict):
+    """A named claim of a task that still has open blockers."""
+
+    @property
+    def open_blockers(self) -> int | None:
+        return _int_member(self.problem, "open_blockers")
 
 
 class CursorExpired(ProblemError):
@@ -233,12 +282,15 @@ _BY_CODE: dict[str, type[ProblemError]] = {
     "POLICY_BLOCKED": PolicyBlocked,
     "NOT_FOUND": NotFound,
     "RESOURCE_NOT_FOUND": ResourceNotFound,
+    "TASK_NOT_FOUND": TaskNotFound,
+    "LEASE_NOT_FOUND": LeaseNotFound,
     "REVISION_CONFLICT": RevisionConflict,
     "TXN_COMPARE_FAILED": TxnCompareFailed,
     "INVALID_TRANSITION": InvalidTransition,
     "CYCLE_DETECTED": CycleDetected,
     "LEASE_HELD": LeaseHeld,
     "LEASE_EXPIRED": LeaseExpired,
+    "TASK_NOT_READY": TaskNotReady,
     "CURSOR_EXPIRED": CursorExpired,
     "PRECONDITION_FAILED": PreconditionFailed,
     "PAYLOAD_TOO_LARGE": PayloadTooLarge,

@@ -319,3 +319,260 @@ class ResourceEvent:
     @classmethod
     def from_json(cls, obj: Any) -> ResourceEvent:
         return cls.from_event(Event.from_json(obj))
+
+
+# -- the task board (TASK_BOARD.md) ---------------------------------------------------------
+
+
+def _optional_int(obj: Mapping[str, Any], name: str) -> int | None:
+    value = obj.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _optional_float(obj: Mapping[str, Any], name: str) -> float | None:
+    value = obj.get(name)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _str_tuple(obj: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    value = obj.get(name)
+    return tuple(str(item) for item in value) if isinstance(value, list) else ()
+
+
+def _mappings(value: Any) -> tuple[Mapping[str, Any], ...]:
+    return tuple(dict(item) for item in value if isinstance(item, Mapping)) if isinstance(value, list) else ()
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A claim on a task: who holds it, until when, and the fencing token its writes must carry.
+
+    The full record comes with a claim, a renewal or a release. A task's own
+    view embeds a short form (`id`, `holder`, `fencing_token`, `expires_at`):
+    there `session_id`, `ttl_s` and `acquired_at` are None and `task_id` is
+    the task's.
+    """
+
+    id: str
+    task_id: str
+    holder: str
+    fencing_token: int
+    expires_at: datetime
+    session_id: str | None
+    ttl_s: float | None
+    acquired_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def live(self) -> bool:
+        """False once the server ended the lease (released, reclaimed, the task left in_progress)."""
+        return self.ended_at is None
+
+    @classmethod
+    def from_json(cls, obj: Any, *, task_id: str | None = None) -> Lease:
+        obj = _mapping(obj, "a lease")
+        owner = obj.get("task_id", task_id)
+        if not isinstance(owner, str):
+            raise ProtocolError(f"expected 'task_id' in the server's answer, got {owner!r}")
+        return cls(
+            id=_require(obj, "id", str),
+            task_id=owner,
+            holder=_require(obj, "holder", str),
+            fencing_token=_require(obj, "fencing_token", int),
+            expires_at=parse_time(obj.get("expires_at")),
+            session_id=_optional_str(obj, "session_id"),
+            ttl_s=_optional_float(obj, "ttl_s"),
+            acquired_at=_optional_time(obj, "acquired_at"),
+            ended_at=_optional_time(obj, "ended_at"),
+            end_reason=_optional_str(obj, "end_reason"),
+            raw=dict(obj),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One task of the board (`GET /v1/tasks/{id}` and every list of tasks).
+
+    `lease` is the live lease, if any. `relationships`, `notes` and `steps`
+    come only with the single-task view (`get_task`, and the answers to
+    create, edit and transitions); lists leave them empty. Notes and steps
+    are the server's JSON objects; `steps` holds the step items (`raw["steps"]`
+    also has the done/skipped/total counts).
+    """
+
+    id: str
+    title: str
+    type: str
+    status: str
+    priority: int
+    labels: tuple[str, ...]
+    role: str | None
+    intent: str
+    description: str
+    plan: str
+    parent_id: str | None
+    mission_id: str | None
+    outcome: str | None
+    rev: int
+    open_blockers: int
+    unblocks: int
+    ready: bool
+    lease: Lease | None
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    relationships: Mapping[str, tuple[str, ...]]
+    notes: tuple[Mapping[str, Any], ...]
+    steps: tuple[Mapping[str, Any], ...]
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Task:
+        obj = _mapping(obj, "a task")
+        task_id = _require(obj, "id", str)
+        lease = obj.get("lease")
+        links = obj.get("relationships")
+        steps = obj.get("steps")
+        return cls(
+            id=task_id,
+            title=_require(obj, "title", str),
+            type=str(obj.get("type") or ""),
+            status=_require(obj, "status", str),
+            priority=_int_or(obj, "priority", 2),
+            labels=_str_tuple(obj, "labels"),
+            role=_optional_str(obj, "role"),
+            intent=str(obj.get("intent") or ""),
+            description=str(obj.get("description") or ""),
+            plan=str(obj.get("plan") or ""),
+            parent_id=_optional_str(obj, "parent_id"),
+            mission_id=_optional_str(obj, "mission_id"),
+            outcome=_optional_str(obj, "outcome"),
+            rev=_require(obj, "rev", int),
+            open_blockers=_int_or(obj, "open_blockers", 0),
+            unblocks=_int_or(obj, "unblocks", 0),
+            ready=bool(obj.get("ready", False)),
+            lease=None if lease is None else Lease.from_json(lease, task_id=task_id),
+            created_by=_optional_str(obj, "created_by"),
+            created_at=parse_time(obj.get("created_at")),
+            updated_at=parse_time(obj.get("updated_at")),
+            completed_at=_optional_time(obj, "completed_at"),
+            relationships=(
+                {str(k): _str_tuple(links, k) for k in links} if isinstance(links, Mapping) else {}
+            ),
+            notes=_mappings(obj.get("notes")),
+            steps=_mappings(steps.get("items")) if isinstance(steps, Mapping) else (),
+            raw=dict(obj),
+        )
+
+
+def parse_tasks(obj: Any) -> list[Task]:
+    """The tasks of a `{"items": [...]}` answer (ready queue, children, descendants, ancestors)."""
+    items = _mapping(obj, "a list of tasks").get("items")
+    if not isinstance(items, list):
+        raise ProtocolError("expected 'items' to be a list in the server's answer")
+    return [Task.from_json(item) for item in items]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    """One page of `GET /v1/tasks`, in id order; `next_after_id` is set when there may be more."""
+
+    items: tuple[Task, ...]
+    next_after_id: str | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, obj: Any) -> TaskPage:
+        obj = _mapping(obj, "a task page")
+        return cls(
+            items=tuple(parse_tasks(obj)),
+            next_after_id=_optional_str(obj, "next_after_id") or None,
+            raw=dict(obj),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A task and its lease: the answer to a claim (and to a release, with the ended lease)."""
+
+    task: Task
+    lease: Lease
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def fencing_token(self) -> int:
+        return self.lease.fencing_token
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Claim:
+        obj = _mapping(obj, "a claim")
+        task = Task.from_json(obj.get("task"))
+        return cls(task=task, lease=Lease.from_json(obj.get("lease"), task_id=task.id), raw=dict(obj))
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """A registered agent; its requests are attributed to `subject` (`agent:<id>`)."""
+
+    id: str
+    subject: str
+    name: str
+    roles: tuple[str, ...]
+    capabilities: tuple[str, ...]
+    created_at: datetime
+    created_by: str | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Agent:
+        obj = _mapping(obj, "an agent")
+        agent_id = _require(obj, "id", str)
+        return cls(
+            id=agent_id,
+            subject=_optional_str(obj, "subject") or f"agent:{agent_id}",
+            name=_require(obj, "name", str),
+            roles=_str_tuple(obj, "roles"),
+            capabilities=_str_tuple(obj, "capabilities"),
+            created_at=parse_time(obj.get("created_at")),
+            created_by=_optional_str(obj, "created_by"),
+            raw=dict(obj),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSession:
+    """An agent's session: heartbeat it within `ttl_s`, or it closes and its leases are reclaimed.
+
+    `leases_renewed` is set on a heartbeat's answer only.
+    """
+
+    id: str
+    agent: str
+    ttl_s: float
+    started_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None
+    leases_renewed: int | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, obj: Any) -> AgentSession:
+        obj = _mapping(obj, "a session")
+        ttl_s = _optional_float(obj, "ttl_s")
+        if ttl_s is None:
+            raise ProtocolError(f"expected 'ttl_s' in the server's answer, got {obj.get('ttl_s')!r}")
+        return cls(
+            id=_require(obj, "id", str),
+            agent=_require(obj, "agent", str),
+            ttl_s=ttl_s,
+            started_at=parse_time(obj.get("started_at")),
+            expires_at=parse_time(obj.get("expires_at")),
+            ended_at=_optional_time(obj, "ended_at"),
+            end_reason=_optional_str(obj, "end_reason"),
+            leases_renewed=_optional_int(obj, "leases_renewed"),
+            raw=dict(obj),
+        )

@@ -472,6 +472,8 @@ class RoutineService:
         base = {"run_id": run.id, "scheduled_for": ts(run.scheduled_for_us), "trigger": trigger}
         sink = batch or _Batch()
         current: list[Any] = []
+        # Only runs from earlier ticks count: the catch-up runs of one plan are meant to
+        # run one after another (the runner starts a queued run when the previous ends).
         if trigger != "manual" and row.overlap != "allow":
             current = (active if active is not None else uow.routines.active_runs(row.id)) + sink.active_of(
                 row.id
