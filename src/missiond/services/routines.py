@@ -475,9 +475,7 @@ class RoutineService:
         # Only runs from earlier ticks count: the catch-up runs of one plan are meant to
         # run one after another (the runner starts a queued run when the previous ends).
         if trigger != "manual" and row.overlap != "allow":
-            current = (active if active is not None else uow.routines.active_runs(row.id)) + sink.active_of(
-                row.id
-            )
+            current = list(active if active is not None else uow.routines.active_runs(row.id))
         overlapping = bool(current) and (row.overlap == "skip" or any(r.status == "queued" for r in current))
         if gate.decision is Decision.BLOCKED_POLICY:
             run.status = "blocked_policy"
