@@ -118,7 +118,7 @@ class RoutineStore:
         stmt = (
             select(RoutineRunRow)
             .where(col(RoutineRunRow.status) == status)
-            .order_by(col(RoutineRunRow.created_at_us))
+            .order_by(col(RoutineRunRow.created_at_us), col(RoutineRunRow.id))
             .limit(limit)
         )
         return list(self._s.exec(stmt).all())
