@@ -14,12 +14,13 @@ from typing import Any
 
 from missiond.core.events import NewEvent
 from missiond.core.tasks import TaskStatus
-from missiond.errors import Conflict, Forbidden, ValidationFailed
+from missiond.errors import Conflict, ValidationFailed
 from missiond.identifiers import new_id
 from missiond.services.context import RequestContext
 from missiond.services.mutations import Mutation
 from missiond.services.task_model import (
     LeaseExpired,
+    LeaseHeld,
     LeaseNotFound,
     check_transition,
     guard_lease,
@@ -199,7 +200,7 @@ class LeaseService:
         if lease is None:
             raise LeaseNotFound(f"no lease {lease_id!r}", lease_id=lease_id)
         if lease.holder != ctx.actor and not ctx.principal.can("admin"):
-            raise Forbidden(f"lease {lease_id} belongs to {lease.holder}", lease_id=lease_id)
+            raise LeaseHeld(f"lease {lease_id} belongs to {lease.holder}", lease_id=lease_id, holder=lease.holder)
         task = TaskBoard(uow).load(lease.task_id)
         if lease.ended_at_us is not None or task.lease_id != lease.id or not lease_live(task, uow.now_us):
             raise LeaseExpired(
