@@ -200,7 +200,9 @@ class LeaseService:
         if lease is None:
             raise LeaseNotFound(f"no lease {lease_id!r}", lease_id=lease_id)
         if lease.holder != ctx.actor and not ctx.principal.can("admin"):
-            raise LeaseHeld(f"lease {lease_id} belongs to {lease.holder}", lease_id=lease_id, holder=lease.holder)
+            raise LeaseHeld(
+                f"lease {lease_id} belongs to {lease.holder}", lease_id=lease_id, holder=lease.holder
+            )
         task = TaskBoard(uow).load(lease.task_id)
         if lease.ended_at_us is not None or task.lease_id != lease.id or not lease_live(task, uow.now_us):
             raise LeaseExpired(
