@@ -8,7 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class WireModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"additionalProperties": False})
+    # strict: "1" is not an integer and 1 is not a string; a wrong type is a 400.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, json_schema_extra={"additionalProperties": False}
+    )
 
 
 class EventOut(BaseModel):

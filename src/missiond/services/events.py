@@ -15,6 +15,7 @@ from missiond.core.events import (
     is_reserved_type,
     subject_problem,
 )
+from missiond.core.resources import has_nul
 from missiond.errors import CursorExpired, InvalidCursor, ReservedEventType, ValidationFailed
 from missiond.services.context import RequestContext
 from missiond.services.mutations import Mutation
@@ -115,6 +116,8 @@ class EventService:
             problem = subject_problem(item.subject)
             if problem:
                 raise ValidationFailed.field(f"{where}.subject", problem)
+            if has_nul(item.data):
+                raise ValidationFailed.field(f"{where}.data", "must not contain the NUL character (U+0000)")
 
         def change(uow: Any) -> dict[str, Any]:
             return {"events": [e.to_wire() for e in uow.emit_many(items)]}

@@ -14,7 +14,7 @@ from typing import Any
 
 from missiond.core.events import NewEvent
 from missiond.core.tasks import TaskStatus
-from missiond.errors import Conflict, ValidationFailed
+from missiond.errors import Conflict, NotFound, ValidationFailed
 from missiond.identifiers import new_id
 from missiond.services.context import RequestContext
 from missiond.services.mutations import Mutation
@@ -83,7 +83,7 @@ def reclaim(uow: UnitOfWork, task: TaskRow, *, reason: str) -> None:
         f"lease {lease_id} held by {holder} for {held_s:.1f}s ended ({reason}); "
         "the task went back to the ready queue"
     )
-    board.add_note(task, "note", body, None)
+    board.add_note(task, "note", body, None, author="system.leases")
     uow.emit(
         NewEvent(
             "task.lease_expired",
@@ -132,7 +132,7 @@ class LeaseService:
 
         def change(uow: UnitOfWork) -> dict[str, Any]:
             if session_id:
-                self._check_session(uow, ctx, session_id)
+                self._check_session(uow, ctx, session_id, in_body=True)
             for stale in uow.tasks.expired_leases(uow.now_us, RECLAIM_BATCH):
                 reclaim(uow, stale, reason="expired")
             if task_id is not None:
@@ -283,10 +283,16 @@ class LeaseService:
         return self._mutation.run(ctx, change)
 
     # -- sessions -----------------------------------------------------------------------
-    def _check_session(self, uow: UnitOfWork, ctx: RequestContext, session_id: str) -> AgentSessionRow:
+    def _check_session(
+        self, uow: UnitOfWork, ctx: RequestContext, session_id: str, *, in_body: bool = False
+    ) -> AgentSessionRow:
         row = uow.agents.get_session(session_id)
-        if row is None or row.agent_id != ctx.actor:
+        if (row is None or row.agent_id != ctx.actor) and in_body:
             raise ValidationFailed.field("body.session_id", "no such session of yours")
+        if row is None or row.agent_id != ctx.actor:
+            raise NotFound(
+                f"no session {session_id!r} of yours", code="SESSION_NOT_FOUND", session_id=session_id
+            )
         if row.ended_at_us is not None or row.expires_at_us <= uow.now_us:
             raise LeaseExpired(
                 f"session {session_id} has ended", code="SESSION_EXPIRED", session_id=session_id

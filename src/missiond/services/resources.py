@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from missiond.core.events import NewEvent, format_ts, from_us, to_us
-from missiond.core.resources import key_problem, merge_patch, normalize_key, prefix_problem
+from missiond.core.resources import has_nul, key_problem, merge_patch, normalize_key, prefix_problem
 from missiond.errors import (
     Conflict,
     NotFound,
@@ -116,7 +116,11 @@ def check_prefix(raw: str) -> str:
 
 
 def _check_value(value: Any, where: str) -> None:
-    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if has_nul(value):
+        # PostgreSQL's jsonb cannot hold U+0000; refuse it on every backend alike.
+        raise ValidationFailed.field(where, "must not contain the NUL character (U+0000)")
+    size = len(encoded.encode())
     if size > MAX_VALUE_BYTES:
         raise ValueTooLarge(
             f"{where}: value is {size} bytes; the limit is {MAX_VALUE_BYTES}",
@@ -231,7 +235,9 @@ class _Txn:
                     )
                 )
                 continue
-            stored = replace(after, mod_rev=rev, create_rev=after.create_rev if before else rev)
+            # create_rev is -1 for a record created in this transaction (even one deleted
+            # and put again within it): it becomes this revision.
+            stored = replace(after, mod_rev=rev, create_rev=after.create_rev if after.create_rev > 0 else rev)
             self.uow.resources.save(stored)
             events.append(
                 NewEvent(
@@ -385,7 +391,7 @@ class ResourceService:
                 raise TxnCompareFailed(f"{len(failed)} compare(s) failed; nothing was applied", failed=failed)
             for i, op in enumerate(ops):
                 txn.apply(op, i)
-            rev = txn.commit()
+            rev = txn.commit() or uow.events.bounds()[0]  # compares only: the revision they held at
             results = []
             for key in dict.fromkeys(op.key for op in ops):
                 record = txn.view[key]

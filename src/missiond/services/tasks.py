@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from missiond.core.events import NewEvent
+from missiond.core.events import EventFilter, NewEvent
 from missiond.core.graph import cycle_if_added
 from missiond.core.tasks import (
     INVERSE,
@@ -23,10 +23,12 @@ from missiond.services.context import RequestContext
 from missiond.services.mutations import Mutation
 from missiond.services.task_model import (
     CycleDetected,
+    LeaseHeld,
     TaskNotFound,
     check_rev,
     check_transition,
     guard_lease,
+    lease_live,
     note_to_wire,
     step_to_wire,
     task_to_wire,
@@ -249,6 +251,8 @@ class TaskBoard:
             )
         other = self.load(other_id)
         if other.id == task.id:
+            if kind in ("blocks", "blocked_by"):
+                raise CycleDetected(f"{task.id} cannot block itself", path=[task.id, task.id])
             raise ValidationFailed.field("body.other_id", "a task cannot relate to itself")
         src_id, stored, dst_id = canonical_link(task.id, kind, other.id)
         if self.uow.tasks.link_exists(src_id, stored, dst_id):
@@ -334,7 +338,9 @@ class TaskBoard:
         return view
 
     # -- notes and steps ----------------------------------------------------------------
-    def add_note(self, task: TaskRow, kind: str, body: str, supersedes: str | None) -> TaskNoteRow:
+    def add_note(
+        self, task: TaskRow, kind: str, body: str, supersedes: str | None, author: str | None = None
+    ) -> TaskNoteRow:
         if kind not in NOTE_KINDS:
             raise ValidationFailed.field("body.kind", f"must be one of {', '.join(NOTE_KINDS)}")
         note = TaskNoteRow(
@@ -342,7 +348,7 @@ class TaskBoard:
             task_id=task.id,
             kind=kind,
             body=body,
-            author=self.uow.actor,
+            author=author or self.uow.actor,
             created_at_us=self.uow.now_us,
             supersedes_id=supersedes,
         )
@@ -359,7 +365,7 @@ class TaskBoard:
             old.superseded_by_id = note.id
             self.uow.tasks.save_any(old)
         self.uow.tasks.add_note(note)
-        self.uow.emit(_task_event("note_added", task, {"note": note_to_wire(note)}))
+        self.uow.emit(_task_event("note_added", task, {"note": note_to_wire(note)}), actor=note.author)
         return note
 
     def add_step(self, task: TaskRow, title: str) -> TaskStepRow:
@@ -459,6 +465,20 @@ class TaskService:
         def change(b: TaskBoard) -> dict[str, Any]:
             task = b.load(task_id)
             guard_lease(task, ctx.principal, guard.fencing_token, b.uow.now_us)
+            # A link changes both tasks: the other one's lease is respected too (its
+            # holder may link it; the token in the request speaks for the URL's task).
+            other = b.uow.tasks.get(other_id)
+            if (
+                other is not None
+                and other.id != task.id
+                and lease_live(other, b.uow.now_us)
+                and other.lease_agent != ctx.actor
+            ):
+                raise LeaseHeld(
+                    f"{other.id} is leased by {other.lease_agent}",
+                    task_id=other.id,
+                    holder=other.lease_agent,
+                )
             return b.unlink(task, kind, other_id) if remove else b.link(task, kind, other_id)
 
         return self._write(ctx, "tasks:write", change)
@@ -531,6 +551,14 @@ class TaskService:
             return {
                 "items": [{**task_to_wire(found[i], uow.now_us), "depth": d} for i, d in pairs if i in found]
             }
+
+    def history(self, ctx: RequestContext, task_id: str, limit: int = 1000) -> dict[str, Any]:
+        ctx.principal.require("tasks:read")
+        subject = f"task/{task_id}"
+        with self._store.read() as uow:
+            TaskBoard(uow).load(task_id)
+            events = uow.events.query(EventFilter(subjects=(subject,)), after=0, limit=limit)
+        return {"items": [e.to_wire() for e in events if e.subject == subject]}
 
     def stale(self, ctx: RequestContext, older_than_s: float, limit: int) -> dict[str, Any]:
         ctx.principal.require("tasks:read")

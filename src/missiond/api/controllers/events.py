@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, Parameter, QueryParameter
 from litestar.response import Stream
 
 from missiond.api.openapi import problems
@@ -16,9 +16,9 @@ from missiond.errors import InvalidCursor, ValidationFailed
 from missiond.services.context import RequestContext
 from missiond.services.events import check_cursor
 
-TypeParam = Annotated[list[str] | None, Parameter(query="type", description="type prefix (repeatable)")]
+TypeParam = Annotated[list[str] | None, QueryParameter(name="type", description="type prefix (repeatable)")]
 SubjectParam = Annotated[
-    list[str] | None, Parameter(query="subject", description="subject prefix (repeatable)")
+    list[str] | None, QueryParameter(name="subject", description="subject prefix (repeatable)")
 ]
 
 
@@ -134,7 +134,7 @@ class EventsController(Controller):
         types: TypeParam = None,
         subjects: SubjectParam = None,
         after: str | None = None,
-        last_event_id: Annotated[str | None, Parameter(header="Last-Event-ID")] = None,
+        last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
     ) -> Stream:
         ctx.principal.require("events:read")
         return stream_response(system, _filter(types, subjects), after, last_event_id)

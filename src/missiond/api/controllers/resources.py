@@ -6,7 +6,7 @@ from urllib.parse import unquote
 
 import anyio.to_thread
 from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, Parameter
 from litestar.response import Stream
 from pydantic import Field
 
@@ -244,7 +244,7 @@ class ResourcesController(Controller):
         ctx: RequestContext,
         prefix: str = "",
         after: str | None = None,
-        last_event_id: Annotated[str | None, Parameter(header="Last-Event-ID")] = None,
+        last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
     ) -> Stream:
         ctx.principal.require("resources:read")
         key_prefix = check_prefix(prefix)

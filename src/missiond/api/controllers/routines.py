@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, Parameter
 from litestar.response import Stream
 from pydantic import Field, model_validator
 
@@ -200,7 +200,7 @@ class RoutinesController(Controller):
         ctx: RequestContext,
         request: Request[Any, Any, Any],
         after: str | None = None,
-        last_event_id: Annotated[str | None, Parameter(header="Last-Event-ID")] = None,
+        last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
     ) -> Stream:
         ctx.principal.require("routines:read")
         return stream_response(system, EventFilter(types=("routine.",)), after, last_event_id)

@@ -3,13 +3,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from pydantic import Field
 
 from missiond.api.openapi import problems
 from missiond.api.wire import WireModel
 from missiond.bootstrap import System
-from missiond.core.events import EventFilter
 from missiond.errors import ValidationFailed
 from missiond.services.context import RequestContext
 from missiond.services.tasks import TaskDraft, WriteGuard
@@ -110,7 +109,7 @@ def fencing(request: Request[Any, Any, Any], body_token: int | None) -> int | No
     raw = request.headers.get("x-fencing-token")
     if raw is None:
         return body_token
-    if not raw.strip().isdigit():
+    if not (raw.strip().isascii() and raw.strip().isdigit()) or int(raw.strip()) < 1:
         raise ValidationFailed.field("header.X-Fencing-Token", "must be a positive integer")
     header = int(raw.strip())
     if body_token is not None and body_token != header:
@@ -154,9 +153,9 @@ class TasksController(Controller):
         self,
         system: System,
         ctx: RequestContext,
-        status: Annotated[list[Status] | None, Parameter(query="status")] = None,
+        status: Annotated[list[Status] | None, QueryParameter(name="status")] = None,
         role: str | None = None,
-        label: Annotated[list[str] | None, Parameter(query="label")] = None,
+        label: Annotated[list[str] | None, QueryParameter(name="label")] = None,
         parent: str | None = None,
         mission: str | None = None,
         assignee: str | None = None,
@@ -185,7 +184,7 @@ class TasksController(Controller):
         system: System,
         ctx: RequestContext,
         role: str | None = None,
-        label: Annotated[list[str] | None, Parameter(query="label")] = None,
+        label: Annotated[list[str] | None, QueryParameter(name="label")] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
     ) -> dict[str, Any]:
         return system.leases.ready(ctx, role=role, labels=label or [], limit=limit)
@@ -385,12 +384,7 @@ class TasksController(Controller):
     )
     def related(self, system: System, ctx: RequestContext, task_id: str, which: str) -> dict[str, Any]:
         if which == "history":
-            ctx.principal.require("tasks:read")
-            system.tasks.show(ctx, task_id)
-            page = system.events.query(
-                ctx, EventFilter(subjects=(f"task/{task_id}",)), after=None, cursor=None, limit=1000
-            )
-            return {"items": [e.to_wire() for e in page.events if e.subject == f"task/{task_id}"]}
+            return system.tasks.history(ctx, task_id)
         if which not in ("children", "descendants", "ancestors"):
             raise ValidationFailed.field("path.which", "must be children, descendants, ancestors or history")
         return system.tasks.tree(ctx, task_id, which)
