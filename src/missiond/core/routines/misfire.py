@@ -61,7 +61,8 @@ def _due_interval(
     if latest is None or latest < first:
         return [], 0
     total = schedule.count_between(first, latest)
-    tail = [latest - timedelta(seconds=i * schedule.interval_s) for i in range(min(keep, total))]
+    step = timedelta(microseconds=round(schedule.interval_s * 1_000_000))
+    tail = [latest - i * step for i in range(min(keep, total))]
     return sorted(tail), total
 
 
@@ -80,6 +81,8 @@ def _due_cron(
 
 
 def plan_due(schedule: Schedule, next_fire_at: datetime, now: datetime, misfire: Misfire) -> DuePlan:
+    if next_fire_at.tzinfo is None or now.tzinfo is None:
+        raise ValueError("naive datetimes never reach schedule arithmetic")
     wanted = min(max(1, misfire.max_runs), MAX_CATCH_UP) if misfire.policy is MisfirePolicy.CATCH_UP else 1
     keep = wanted + 1  # one more than may run: the last missed one
     if isinstance(schedule, IntervalSchedule):

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
+from croniter.croniter import CroniterBadCronError, CroniterBadDateError
 
 MIN_INTERVAL_S = 1.0
 _FIELD = re.compile(r"^[0-9*,/\-A-Za-z?LW#]+$")
@@ -62,6 +63,10 @@ class CronSchedule:
         if not all(_FIELD.match(f) for f in fields) or not croniter.is_valid(expr):
             raise ScheduleError("cron", f"{expression!r} is not a valid cron expression")
         _zone(timezone)
+        try:  # "0 0 30 2 *" parses but never fires
+            croniter(expr, datetime(2000, 1, 1)).get_next(datetime)
+        except (CroniterBadDateError, CroniterBadCronError) as exc:
+            raise ScheduleError("cron", f"{expression!r} never fires") from exc
         return CronSchedule(expr, timezone)
 
     @property
@@ -93,20 +98,25 @@ class CronSchedule:
                 break
             if simple <= at:
                 return simple
-        probe = self.next_after(at - timedelta(hours=4))
-        best = None
-        while probe <= at:
-            best = probe
-            probe = self.next_after(probe)
-        return best if best is not None else self._careful_prev(at)
+        return self._careful_prev(at, zone)
 
-    def _careful_prev(self, at: datetime) -> datetime | None:
-        start = at - timedelta(days=400)
-        probe = self.next_after(start)
-        best = None
-        while probe <= at:
-            best = probe
-            probe = self.next_after(probe)
+    def _careful_prev(self, at: datetime, zone: ZoneInfo) -> datetime | None:
+        """Walk back in wall time from a little after `at` (an overlap puts earlier
+        instants at later walls), keeping the latest real instant at or before `at`."""
+        wall = at.astimezone(zone).replace(tzinfo=None) + timedelta(hours=3)
+        it = croniter(self.expression, wall)
+        best: datetime | None = None
+        for _ in range(100_000):
+            try:
+                candidate: datetime = it.get_prev(datetime)
+            except CroniterBadDateError:
+                return best
+            for instant in self._instants(candidate, zone):
+                if instant <= at and (best is None or instant > best):
+                    best = instant
+            latest = candidate.replace(tzinfo=zone, fold=1).astimezone(UTC)
+            if best is not None and latest < best - timedelta(hours=3):
+                return best
         return best
 
     def _simple_instant(self, wall: datetime, zone: ZoneInfo, reference: datetime) -> datetime | None:
@@ -176,6 +186,9 @@ def _gap_end(wall: datetime, zone: ZoneInfo) -> datetime:
     raise ScheduleError("timezone", "a daylight-saving gap longer than a day")
 
 
+MAX_INTERVAL_S = 366 * 86_400.0
+
+
 @dataclass(frozen=True, slots=True)
 class IntervalSchedule:
     interval_s: float
@@ -183,33 +196,41 @@ class IntervalSchedule:
 
     @staticmethod
     def parse(interval_s: float, anchor: datetime) -> IntervalSchedule:
-        if not interval_s >= MIN_INTERVAL_S:
-            raise ScheduleError("interval_s", f"must be at least {MIN_INTERVAL_S} second")
+        if not MIN_INTERVAL_S <= interval_s <= MAX_INTERVAL_S:  # also refuses NaN and infinity
+            raise ScheduleError(
+                "interval_s", f"must be between {MIN_INTERVAL_S:g} s and {MAX_INTERVAL_S:g} s"
+            )
         return IntervalSchedule(float(interval_s), _utc(anchor))
 
+    # Integer microseconds: float steps would round 3.3 / 1.1 down to 2.
+    @property
+    def _step_us(self) -> int:
+        return round(self.interval_s * 1_000_000)
+
+    def _at(self, k: int) -> datetime:
+        return self.anchor + timedelta(microseconds=k * self._step_us)
+
+    def _k(self, moment: datetime) -> int:
+        """Occurrences at or before `moment`, counted from the anchor (index of the last)."""
+        delta = _utc(moment) - self.anchor
+        delta_us = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return delta_us // self._step_us
+
     def next_after(self, moment: datetime) -> datetime:
-        after = _utc(moment)
-        if after < self.anchor:
+        if _utc(moment) < self.anchor:
             return self.anchor
-        steps = int((after - self.anchor).total_seconds() // self.interval_s) + 1
-        candidate = self.anchor + timedelta(seconds=steps * self.interval_s)
-        while candidate <= after:  # float rounding
-            steps += 1
-            candidate = self.anchor + timedelta(seconds=steps * self.interval_s)
-        return candidate
+        return self._at(self._k(moment) + 1)
 
     def count_between(self, first: datetime, last: datetime) -> int:
         """How many occurrences lie in [first, last], `first` being one."""
         if last < first:
             return 0
-        return int((last - first).total_seconds() // self.interval_s) + 1
+        return self._k(last) - self._k(first) + 1
 
     def latest_at_or_before(self, moment: datetime) -> datetime | None:
-        at = _utc(moment)
-        if at < self.anchor:
+        if _utc(moment) < self.anchor:
             return None
-        steps = int((at - self.anchor).total_seconds() // self.interval_s)
-        return self.anchor + timedelta(seconds=steps * self.interval_s)
+        return self._at(self._k(moment))
 
 
 Schedule = CronSchedule | IntervalSchedule
