@@ -131,8 +131,15 @@ def _cached_schedule(routine_id: str, rev: int, raw: dict[str, Any], anchor_us: 
     if found is None:
         if len(_SCHEDULES) > 50_000:
             _SCHEDULES.clear()
-        found = _SCHEDULES[key] = parse_schedule(raw, from_us(anchor_us))
+        found = _SCHEDULES[key] = stored_schedule(raw, from_us(anchor_us))
     return found
+
+
+def stored_schedule(raw: dict[str, Any], anchor: datetime) -> Schedule:
+    """A schedule read back from the database: validated when it was saved, so not again."""
+    if "cron" in raw:
+        return CronSchedule(str(raw["cron"]), str(raw.get("timezone") or "UTC"))
+    return IntervalSchedule(float(raw["interval_s"]), anchor)
 
 
 def routine_schedule(row: RoutineRow) -> Schedule:
@@ -449,7 +456,7 @@ class RoutineService:
         batch: _Batch | None = None,
     ) -> PlannedRun:
         """Decide one run: policy gate, overlap, approval. Written now, or into `batch`."""
-        run = RoutineRunRow(
+        run = PlannedRun(
             id=new_id("run"),
             routine_id=row.id,
             scheduled_for_us=to_us(scheduled_for),
