@@ -67,6 +67,7 @@ def payload(i: int) -> dict[str, Any]:
 
 # -- raw sqlite3 ----------------------------------------------------------------------------
 
+
 def raw_connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -84,8 +85,18 @@ def raw_append(conn: sqlite3.Connection, start: int, count: int) -> None:
     conn.executemany(
         INSERT,
         [
-            (first + i, f"evt_{ULID()}", EVENT_TYPE, SUBJECT, ts_us, "user:admin", "cor_bench", None,
-             json.dumps(payload(start + i)), 1)
+            (
+                first + i,
+                f"evt_{ULID()}",
+                EVENT_TYPE,
+                SUBJECT,
+                ts_us,
+                "user:admin",
+                "cor_bench",
+                None,
+                json.dumps(payload(start + i)),
+                1,
+            )
             for i in range(count)
         ],
     )
@@ -113,6 +124,7 @@ ADMIN = RequestContext(
 def run_service(directory: Path, n: int, per_call: int, warmup: int) -> float:
     system = build(Settings.from_env({}, home=directory / "home"))
     try:
+
         def ingest(start: int, count: int) -> None:
             batch = [NewEvent(EVENT_TYPE, SUBJECT, payload(start + i)) for i in range(count)]
             system.events.ingest(ADMIN, batch)
@@ -125,6 +137,7 @@ def run_service(directory: Path, n: int, per_call: int, warmup: int) -> float:
 
 
 # -- measuring ------------------------------------------------------------------------------
+
 
 def timed(n: int, per_unit: int, append: Callable[[int, int], None]) -> float:
     """Events per second for appending n events, per_unit at a time."""
@@ -157,6 +170,7 @@ def measure(
 
 
 # -- reporting ------------------------------------------------------------------------------
+
 
 def report(results: list[Measurement], ratios: dict[str, float], context: dict[str, Any]) -> None:
     header = ("scenario", "events/s (median)", "µs/event", "runs (events/s)")
@@ -218,21 +232,30 @@ def main(argv: list[str] | None = None) -> int:
         "batched": eps["service-batched"] / eps["raw-batched"],
     }
     context = {
-        "n": n, "batch": batch, "repeats": args.repeats, "warmup": warmup,
-        "sqlite_version": sqlite3.sqlite_version, "python": platform.python_version(),
-        "dir": str(args.dir or tempfile.gettempdir()), "cpus": os.cpu_count(),
+        "n": n,
+        "batch": batch,
+        "repeats": args.repeats,
+        "warmup": warmup,
+        "sqlite_version": sqlite3.sqlite_version,
+        "python": platform.python_version(),
+        "dir": str(args.dir or tempfile.gettempdir()),
+        "cpus": os.cpu_count(),
     }
     report(results, ratios, context)
-    print(json.dumps({
-        "bench": "event_append",
-        **context,
-        "events_per_s": {name: round(value, 1) for name, value in eps.items()},
-        "runs": {m.name: [round(r, 1) for r in m.runs] for m in results},
-        "ratio_single": round(ratios["single"], 3),
-        "ratio_batched": round(ratios["batched"], 3),
-        "target_ratio_single": TARGET_RATIO,
-        "meets_target": ratios["single"] >= TARGET_RATIO,
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "event_append",
+                **context,
+                "events_per_s": {name: round(value, 1) for name, value in eps.items()},
+                "runs": {m.name: [round(r, 1) for r in m.runs] for m in results},
+                "ratio_single": round(ratios["single"], 3),
+                "ratio_batched": round(ratios["batched"], 3),
+                "target_ratio_single": TARGET_RATIO,
+                "meets_target": ratios["single"] >= TARGET_RATIO,
+            }
+        )
+    )
     return 0
 
 

@@ -40,8 +40,12 @@ from missiond.identifiers import new_id
 from missiond.settings import Settings
 from missiond.storage.tables import RoutineRow, RoutineRunRow
 
-ACTION = {"kind": "connector", "connector": "http.post", "params": {"url": "http://127.0.0.1:9/", "json": None,
-                                                                     "headers": {}}, "timeout_s": 5.0}
+ACTION = {
+    "kind": "connector",
+    "connector": "http.post",
+    "params": {"url": "http://127.0.0.1:9/", "json": None, "headers": {}},
+    "timeout_s": 5.0,
+}
 
 
 def seed(system, n: int, now: datetime, *, behind: timedelta, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
@@ -49,20 +53,36 @@ def seed(system, n: int, now: datetime, *, behind: timedelta, rng: random.Random
     for i in range(n):
         anchor = now - timedelta(days=2) + timedelta(seconds=rng.randrange(120))
         if i % 3 == 0:
-            schedule = {"cron": "* * * * *", "timezone": rng.choice(["UTC", "Europe/Berlin", "America/New_York"])}
+            schedule = {
+                "cron": "* * * * *",
+                "timezone": rng.choice(["UTC", "Europe/Berlin", "America/New_York"]),
+            }
             parsed = CronSchedule.parse(schedule["cron"], schedule["timezone"])
         else:
             schedule = {"interval_s": float(rng.choice([30, 45, 60, 90, 120]))}
             parsed = IntervalSchedule.parse(schedule["interval_s"], anchor)
         nxt = parsed.next_after(now - behind)
-        rows.append({
-            "id": new_id("rtn"), "name": f"r{i}", "schedule": schedule,
-            "misfire": {"policy": "run_once", "max_runs": 1, "grace_s": 60.0}, "overlap": "allow",
-            "action": ACTION, "requires_approval": False, "external_allowed": False,
-            "created_by_type": "user", "created_by_id": "bench", "status": "active",
-            "next_fire_at_us": to_us(nxt), "last_fired_at_us": None, "anchor_us": to_us(anchor), "rev": 1,
-            "created_at_us": to_us(now), "updated_at_us": to_us(now),
-        })
+        rows.append(
+            {
+                "id": new_id("rtn"),
+                "name": f"r{i}",
+                "schedule": schedule,
+                "misfire": {"policy": "run_once", "max_runs": 1, "grace_s": 60.0},
+                "overlap": "allow",
+                "action": ACTION,
+                "requires_approval": False,
+                "external_allowed": False,
+                "created_by_type": "user",
+                "created_by_id": "bench",
+                "status": "active",
+                "next_fire_at_us": to_us(nxt),
+                "last_fired_at_us": None,
+                "anchor_us": to_us(anchor),
+                "rev": 1,
+                "created_at_us": to_us(now),
+                "updated_at_us": to_us(now),
+            }
+        )
     with system.store.engine.begin() as conn:
         for start in range(0, len(rows), 2000):
             conn.execute(sa.insert(RoutineRow.__table__), rows[start : start + 2000])
@@ -100,8 +120,12 @@ def lateness(n: int, minutes: float) -> dict[str, float]:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         env = {**os.environ, "MISSIOND_LOG_LEVEL": "warning"}
-        proc = subprocess.Popen([sys.executable, "-m", "missiond", "serve", "--home", str(home), "--port", str(port)],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "missiond", "serve", "--home", str(home), "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             for _ in range(200):
                 try:
@@ -156,8 +180,14 @@ def main() -> None:
         print(f"{name:<22} {value:>12}  {note}")
     figures["recovery_target_met"] = figures["recovery_s"] < 2
     figures["lateness_target_met"] = figures["lateness_p99_s"] < 1
-    print(json.dumps({"bench": "routines", **{k: round(v, 4) if isinstance(v, float) else v
-                                              for k, v in figures.items()}}))
+    print(
+        json.dumps(
+            {
+                "bench": "routines",
+                **{k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

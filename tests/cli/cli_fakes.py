@@ -206,3 +206,86 @@ def agent(id: str = "agt_1", name: str = "builder", **extra: Any) -> dict[str, A
         "created_by": "user:admin",
         **extra,
     }
+
+
+def routine_run(id: str = "run_1", routine_id: str = "rtn_1", **extra: Any) -> dict[str, Any]:
+    """A routine run as the server reports it."""
+    return {
+        "id": id,
+        "routine_id": routine_id,
+        "scheduled_for": "2026-11-22T08:00:00.000000Z",
+        "trigger": "scheduled",
+        "status": "succeeded",
+        "approval_id": None,
+        "mission_id": None,
+        "started_at": "2026-11-22T08:00:00.100000Z",
+        "finished_at": "2026-11-22T08:00:01.000000Z",
+        "detail": {"policy": "allowed", "action_class": "internal", "exit_code": 0, "output_tail": "hi\n"},
+        "created_at": "2026-11-22T08:00:00.000000Z",
+        **extra,
+    }
+
+
+COMMAND_ACTION = {
+    "kind": "command",
+    "argv": ["sh", "-c", "make audit"],
+    "cwd": None,
+    "env": {},
+    "timeout_s": 600.0,
+    "external": False,
+}
+
+
+def routine(id: str = "rtn_1", name: str = "nightly audit", **extra: Any) -> dict[str, Any]:
+    """A routine as `GET /v1/routines/{id}` answers it: next fire 09:00 Berlin = 08:00 UTC."""
+    return {
+        "id": id,
+        "name": name,
+        "schedule": {"cron": "0 9 * * *", "timezone": "Europe/Berlin"},
+        "schedule_text": "cron '0 9 * * *' in Europe/Berlin",
+        "misfire": {"policy": "run_once", "max_runs": 1, "grace_s": 60.0},
+        "overlap": "skip",
+        "action": dict(COMMAND_ACTION),
+        "action_class": "internal",
+        "requires_approval": False,
+        "external_allowed": False,
+        "created_by": {"type": "user", "id": "user:admin"},
+        "status": "active",
+        "next_fire_at": "2026-11-22T08:00:00.000000Z",
+        "last_fired_at": "2026-11-21T08:00:00.000000Z",
+        "rev": 3,
+        "created_at": TS,
+        "updated_at": TS,
+        "last_run": routine_run(),
+        **extra,
+    }
+
+
+def http_routine(id: str = "rtn_2", **extra: Any) -> dict[str, Any]:
+    """An external routine (the http.post connector) without external_allowed."""
+    action = {
+        "kind": "connector",
+        "connector": "http.post",
+        "params": {"url": "https://hooks.example/x", "json": None, "headers": {}},
+        "timeout_s": 60.0,
+    }
+    return routine(id, "hook", action=action, action_class="external", **extra)
+
+
+def approval(id: str = "apr_1", status: str = "pending", **extra: Any) -> dict[str, Any]:
+    return {
+        "id": id,
+        "kind": "routine_run",
+        "subject": "routine/rtn_1/run/run_1",
+        "summary": "run routine 'nightly audit' (every 3600 s): internal action task",
+        "requester": "routine:rtn_1",
+        "status": status,
+        "decider": None,
+        "reason": None,
+        "payload": {"routine_id": "rtn_1", "run_id": "run_1", "action": {"kind": "task"}},
+        "created_at": TS,
+        "expires_at": "2026-11-22T18:26:00.123456Z",
+        "decided_at": None,
+        "rev": 1,
+        **extra,
+    }

@@ -33,7 +33,7 @@ def invoke() -> Iterator[Callable[..., Result]]:
 
     The URL defaults to http://test (named, so nothing is autostarted) unless
     `url=None` is passed. `spawn` and `clock` replace how `task work` runs its
-    command and paces renewals.
+    command and paces renewals; `local_zone` is the zone people's times show in.
     """
 
     def run(
@@ -44,8 +44,9 @@ def invoke() -> Iterator[Callable[..., Result]]:
         url: str | None = "http://test",
         spawn: Any = None,
         clock: Any = None,
+        local_zone: Any = None,
     ) -> Result:
-        seams: dict[str, Any] = {"spawn": spawn, "clock": clock}
+        seams: dict[str, Any] = {"spawn": spawn, "clock": clock, "local_zone": local_zone}
         deps = CliDeps(
             transport=httpx.MockTransport(handler) if handler else None,
             start_server=start_server or _no_autostart,

@@ -242,3 +242,76 @@ def session(id: str = "ses_1", **extra: Any) -> dict[str, Any]:
         "end_reason": None,
         **extra,
     }
+
+
+def routine_run(id: str = "run_1", routine_id: str = "rtn_1", **extra: Any) -> dict[str, Any]:
+    """A routine run as the server reports it."""
+    return {
+        "id": id,
+        "routine_id": routine_id,
+        "scheduled_for": "2026-11-22T08:00:00.000000Z",
+        "trigger": "scheduled",
+        "status": "succeeded",
+        "approval_id": None,
+        "mission_id": None,
+        "started_at": "2026-11-22T08:00:00.100000Z",
+        "finished_at": "2026-11-22T08:00:01.000000Z",
+        "detail": {
+            "policy": "allowed",
+            "action_class": "internal",
+            "reason": "internal action",
+            "exit_code": 0,
+        },
+        "created_at": "2026-11-22T08:00:00.000000Z",
+        **extra,
+    }
+
+
+def routine(id: str = "rtn_1", name: str = "nightly audit", **extra: Any) -> dict[str, Any]:
+    """A routine as the server answers it (get and list add `last_run`)."""
+    return {
+        "id": id,
+        "name": name,
+        "schedule": {"cron": "0 9 * * *", "timezone": "Europe/Berlin"},
+        "schedule_text": "cron '0 9 * * *' in Europe/Berlin",
+        "misfire": {"policy": "run_once", "max_runs": 1, "grace_s": 60.0},
+        "overlap": "skip",
+        "action": {
+            "kind": "command",
+            "argv": ["sh", "-c", "make audit"],
+            "cwd": None,
+            "env": {},
+            "timeout_s": 600.0,
+            "external": False,
+        },
+        "action_class": "internal",
+        "requires_approval": False,
+        "external_allowed": False,
+        "created_by": {"type": "user", "id": "user:admin"},
+        "status": "active",
+        "next_fire_at": "2026-11-22T08:00:00.000000Z",
+        "last_fired_at": None,
+        "rev": 1,
+        "created_at": TS,
+        "updated_at": TS,
+        **extra,
+    }
+
+
+def approval(id: str = "apr_1", status: str = "pending", **extra: Any) -> dict[str, Any]:
+    return {
+        "id": id,
+        "kind": "routine_run",
+        "subject": "routine/rtn_1/run/run_1",
+        "summary": "run routine 'nightly audit' (every 3600 s): internal action task",
+        "requester": "routine:rtn_1",
+        "status": status,
+        "decider": None,
+        "reason": None,
+        "payload": {"routine_id": "rtn_1", "run_id": "run_1", "action": {"kind": "task"}},
+        "created_at": TS,
+        "expires_at": "2026-11-22T18:26:00.123456Z",
+        "decided_at": None,
+        "rev": 1,
+        **extra,
+    }

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +38,15 @@ def _start_server(home: Path, probe: autostart.Probe) -> autostart.StartedServer
 
 @dataclass(frozen=True, slots=True)
 class CliDeps:
-    """The seams of the CLI: the HTTP transport, how a server gets started, and (for
-    `task work`) how a command is run and the clock that paces lease renewals."""
+    """The seams of the CLI: the HTTP transport, how a server gets started, (for
+    `task work`) how a command is run and the clock that paces lease renewals, and the
+    zone times are shown in for people (None: the machine's own, from TZ)."""
 
     transport: httpx.BaseTransport | None = None
     start_server: StartServer = _start_server
     spawn: Spawn = spawn_process
     clock: Clock = field(default_factory=RealClock)
+    local_zone: tzinfo | None = None
 
 
 class App:

@@ -19,6 +19,7 @@ from missiond.cli.autostart import AutostartFailed
 from missiond.cli.events import events
 from missiond.cli.output import Output
 from missiond.cli.resources import resource
+from missiond.cli.routines import approval, routine
 from missiond.cli.status import status
 from missiond.cli.tasks import task
 from missiond.sdk import ProblemError, ProtocolError, TransportError
@@ -83,7 +84,9 @@ def cli(
 ) -> None:
     """missiond: a local-first control plane for teams of AI coding agents."""
     deps = ctx.obj if isinstance(ctx.obj, CliDeps) else CliDeps()
-    output = Output(json_mode if json_mode is not None else not sys.stdout.isatty())
+    output = Output(
+        json_mode if json_mode is not None else not sys.stdout.isatty(), local_zone=deps.local_zone
+    )
     app = App(deps, output, url=url, token=token, home=home, autostart=not no_autostart)
     ctx.obj = app
     ctx.call_on_close(app.close)
@@ -94,3 +97,5 @@ cli.add_command(events)
 cli.add_command(resource)
 cli.add_command(task)
 cli.add_command(agent)
+cli.add_command(routine)
+cli.add_command(approval)

@@ -11,16 +11,29 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from functools import cached_property
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from missiond.sdk import Agent, Claim, Event, ProblemError, ProtocolError, Resource, ResourceEvent, Task
+from missiond.sdk import (
+    Agent,
+    Approval,
+    Claim,
+    Event,
+    ProblemError,
+    ProtocolError,
+    Resource,
+    ResourceEvent,
+    Routine,
+    RoutineRun,
+    Task,
+)
 from missiond.sdk.models import parse_time
 
 DATA_PREVIEW_CHARS = 80
@@ -67,9 +80,28 @@ STEP_MARKS = {"done": "[x]", "skipped": "[-]", "pending": "[ ]"}
 RESOURCE_STYLES = {"resource.updated": "green", "resource.deleted": "yellow", "resource.expired": "bold red"}
 
 
+ROUTINE_STATUS_STYLES = {"active": "green", "paused": "yellow", "draft": "magenta"}
+RUN_STATUS_STYLES = {
+    "queued": "cyan",
+    "pending_approval": "yellow",
+    "running": "cyan",
+    "succeeded": "green",
+    "failed": "bold red",
+    "blocked_policy": "bold red",
+    "denied": "red",
+    "missed": "dim",
+    "skipped_overlap": "dim",
+}
+APPROVAL_STYLES = {"pending": "yellow", "approved": "green", "denied": "red", "expired": "dim"}
+EXTERNAL_BADGE = ("EXTERNAL", "bold white on red")
+APPROVAL_BADGE = ("APPROVAL", "bold yellow")
+ROUTINE_KEY_WIDTH = 13
+
+
 class Output:
-    def __init__(self, json_mode: bool) -> None:
+    def __init__(self, json_mode: bool, local_zone: tzinfo | None = None) -> None:
         self.json = json_mode
+        self.local_zone = local_zone  # None: the machine's own (TZ)
 
     @cached_property
     def console(self) -> Console:
@@ -311,6 +343,217 @@ class Output:
                 _when(agent.created_at),
             )
         self.console.print(table)
+
+    # -- routines and approvals ----------------------------------------------------
+
+    def when(self, moment: datetime | None, zone: str | None = None) -> str:
+        """`2026-11-22 09:00 Europe/Berlin (08:00 local)`: in `zone` (UTC by default) and here."""
+        return "" if moment is None else zoned_time(moment, zone, self.local_zone)
+
+    def routines(self, routines: Iterable[Routine], footer: str = "") -> None:
+        """A few lines per routine: who it is, its schedule in words, the next fire, the last result."""
+        for routine in routines:
+            header = Text.assemble((routine.id, "bold"), "  ", routine.name, "  ")
+            header.append(routine.status, style=ROUTINE_STATUS_STYLES.get(routine.status, ""))
+            for badge in routine_badges(routine):
+                header.append("  ")
+                header.append(*badge)
+            self.console.print(header, soft_wrap=True)
+            self._routine_line("schedule", Text(routine.schedule_text))
+            self._routine_line("next", Text(self.next_fire(routine)))
+            self._routine_line("last", self.last_result(routine.last_run, routine.timezone))
+        if footer:
+            self.console.print(Text(footer, style="dim"))
+
+    def _routine_line(self, key: str, value: Text, indent: str = "  ") -> None:
+        line = Text(f"{indent}{key:<{ROUTINE_KEY_WIDTH}}", style="bold")
+        line.append_text(value)
+        self.console.print(line, soft_wrap=True)
+
+    def routine(self, routine: Routine) -> None:
+        header = Text.assemble((routine.id, "bold"), "  ", routine.name)
+        for badge in routine_badges(routine):
+            header.append("  ")
+            header.append(*badge)
+        self.console.print(header, soft_wrap=True)
+        status = Text(routine.status, style=ROUTINE_STATUS_STYLES.get(routine.status, ""))
+        if routine.status == "draft":
+            status.append(f" (a person must activate it: missiond routine activate {routine.id})")
+        rows: list[tuple[str, Text]] = [
+            ("status", status),
+            ("schedule", Text(routine.schedule_text)),
+            ("next fire", Text(self.next_fire(routine))),
+            ("last fired", Text(self.when(routine.last_fired_at, routine.timezone) or "never")),
+            ("last result", self.last_result(routine.last_run, routine.timezone)),
+            ("action", Text(action_text(routine.action))),
+            ("class", action_class_text(routine)),
+            ("approval", Text("required for every run" if routine.requires_approval else "not required")),
+            ("misfire", Text(misfire_text(routine.misfire))),
+            ("overlap", Text(routine.overlap)),
+        ]
+        creator = routine.created_by
+        if creator:
+            rows.append(("created by", Text(f"{creator.get('type', '?')} {creator.get('id', '?')}")))
+        rows.append(("rev", Text(str(routine.rev))))
+        if routine.created_at is not None:
+            rows.append(("created", Text(self.when(routine.created_at))))
+        if routine.updated_at is not None:
+            rows.append(("updated", Text(self.when(routine.updated_at))))
+        for key, value in rows:
+            self._routine_line(key, value)
+
+    def next_fire(self, routine: Routine) -> str:
+        if routine.status == "paused":
+            return "none while paused (resume starts from now)"
+        if routine.status == "draft":
+            return "none until activated"
+        return self.when(routine.next_fire_at, routine.timezone) or "none"
+
+    def last_result(self, run: RoutineRun | None, zone: str | None = None) -> Text:
+        if run is None:
+            return Text("no runs yet", style="dim")
+        text = Text(run.status, style=RUN_STATUS_STYLES.get(run.status, ""))
+        text.append(f" ({run.trigger}) ")
+        text.append(self.when(run.finished_at or run.started_at or run.scheduled_for, zone))
+        if summary := run_summary(run):
+            text.append(f" · {summary}")
+        return text
+
+    def run_line(self, run: RoutineRun, zone: str | None = None) -> None:
+        line = Text.assemble((run.id, "bold"), "  ")
+        line.append(f"{run.status:<16}", style=RUN_STATUS_STYLES.get(run.status, ""))
+        line.append(f"{run.trigger:<10}")
+        line.append(self.when(run.scheduled_for, zone), style="dim")
+        if summary := run_summary(run):
+            line.append(f"  {summary}")
+        self.console.print(line, soft_wrap=True)
+
+    def runs(self, runs: Iterable[RoutineRun], footer: str = "") -> None:
+        """One line per run, newest first: id, status, trigger, when it was due, what came of it."""
+        for run in runs:
+            self.run_line(run)
+        if footer:
+            self.console.print(Text(footer, style="dim"))
+
+    def approvals(self, approvals: Iterable[Approval], footer: str = "") -> None:
+        for approval in approvals:
+            self.approval_line(approval)
+        if footer:
+            self.console.print(Text(footer, style="dim"))
+
+    def approval_line(self, approval: Approval) -> None:
+        line = Text.assemble((approval.id, "bold"), "  ")
+        line.append(approval.status, style=APPROVAL_STYLES.get(approval.status, ""))
+        line.append(f"  {approval.subject}")
+        if approval.requester:
+            line.append(f"  {approval.requester}", style="magenta")
+        if approval.status == "pending" and approval.expires_at is not None:
+            line.append(f"  expires {self.when(approval.expires_at)}", style="dim")
+        elif approval.decider:
+            line.append(f"  by {approval.decider}", style="magenta")
+            if approval.reason:
+                line.append(f": {_flat(approval.reason, 120)}")
+        self.console.print(line, soft_wrap=True)
+        if approval.summary:
+            self.console.print(Text(f"    {approval.summary}"), soft_wrap=True)
+
+
+def _zone(name: str | None) -> tzinfo:
+    if not name or name == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def zoned_time(moment: datetime, zone: str | None, local: tzinfo | None = None) -> str:
+    """`2026-11-22 09:00 Europe/Berlin (08:00 local)`: the moment in the routine's own zone
+    (UTC when it has none) and in the local zone (`local`, else the machine's). The local
+    part repeats the date only when it differs; seconds show only when there are some."""
+    own = moment.astimezone(_zone(zone))
+    mine = moment.astimezone(local) if local is not None else moment.astimezone()
+    clock = "%H:%M:%S" if own.second or own.microsecond else "%H:%M"
+    name = zone if zone and _zone(zone) is not UTC else "UTC"
+    local_text = mine.strftime(clock if mine.date() == own.date() else f"%Y-%m-%d {clock}")
+    return f"{own.strftime(f'%Y-%m-%d {clock}')} {name} ({local_text} local)"
+
+
+def routine_badges(routine: Routine) -> list[tuple[str, str]]:
+    badges = []
+    if routine.external:
+        badges.append(EXTERNAL_BADGE)
+    if routine.requires_approval:
+        badges.append(APPROVAL_BADGE)
+    return badges
+
+
+def action_class_text(routine: Routine) -> Text:
+    if not routine.external:
+        return Text("internal")
+    text = Text(*EXTERNAL_BADGE)
+    if routine.external_allowed:
+        text.append(" external effects allowed")
+    else:
+        text.append(" runs are blocked: external effects not allowed (--allow-external)", style="bold red")
+    return text
+
+
+def action_text(action: Mapping[str, Any]) -> str:
+    kind = action.get("kind")
+    if kind == "command":
+        argv = action.get("argv")
+        words = [str(a) for a in argv] if isinstance(argv, list) else []
+        shown = words[2] if len(words) == 3 and words[:2] == ["sh", "-c"] else " ".join(words)
+        text = f"command: {shown}"
+        if action.get("cwd"):
+            text += f" (in {action['cwd']})"
+        return text
+    if kind == "connector":
+        params = action.get("params")
+        target = params.get("url") or params.get("argv") if isinstance(params, Mapping) else None
+        return f"connector {action.get('connector')}" + (f": {target}" if target else "")
+    if kind == "task":
+        task = action.get("task")
+        title = task.get("title") if isinstance(task, Mapping) else None
+        return f"file a task: {title!r}" if title else "file a task"
+    return value_preview(dict(action), DATA_PREVIEW_CHARS)
+
+
+def misfire_text(misfire: Mapping[str, Any]) -> str:
+    policy = misfire.get("policy", "run_once")
+    parts = [str(policy)]
+    if policy == "catch_up" and misfire.get("max_runs") is not None:
+        parts.append(f"at most {misfire['max_runs']} runs")
+    if misfire.get("grace_s") is not None:
+        parts.append(f"grace {misfire['grace_s']:g} s")
+    return parts[0] + (f" ({', '.join(parts[1:])})" if len(parts) > 1 else "")
+
+
+def run_summary(run: RoutineRun) -> str:
+    """What came of a run, in a few words."""
+    detail = run.detail
+    parts: list[str] = []
+    if run.approval_id and run.status in ("pending_approval", "denied"):
+        parts.append(f"approval {run.approval_id}")
+    if run.task_id:
+        parts.append(f"task {run.task_id}")
+    if isinstance(detail.get("exit_code"), int):
+        parts.append(f"exit {detail['exit_code']}")
+    if isinstance(detail.get("status_code"), int):
+        parts.append(f"HTTP {detail['status_code']}")
+    if run.status == "missed":
+        count = detail.get("count")
+        parts.append(f"{count if count is not None else 'many'} missed ({detail.get('reason', '?')})")
+    elif run.status in ("blocked_policy", "denied", "skipped_overlap") and detail.get("reason"):
+        parts.append(str(detail["reason"]))
+    if detail.get("error"):
+        message = detail.get("message")
+        parts.append(f"error {detail['error']}" + (f": {message}" if message else ""))
+    tail = detail.get("output_tail")
+    if isinstance(tail, str) and tail.strip():
+        parts.append(_flat(tail.strip().splitlines()[-1], 60))
+    return " · ".join(parts)
 
 
 def format_utc(moment: datetime) -> str:

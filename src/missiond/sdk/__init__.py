@@ -15,6 +15,15 @@ results and one error hierarchy (see `missiond.sdk.errors`).
         for change in client.watch_resources("project/", after=page.revision):
             print(change.rev, change.type, change.key, change.value)
 
+        # routines: a recurring action behind a policy gate, and the approval queue
+        routine = client.create_routine(
+            "nightly audit", cron="0 2 * * *", timezone="Europe/Berlin",
+            action={"kind": "command", "argv": ["make", "audit"]},
+        )
+        run = client.run_routine_now(routine.id)
+        for approval in client.list_approvals():
+            client.approve(approval.id, reason="looks fine")
+
         # the task board: claim the best ready task, write with its fencing token, finish
         claim = client.claim_task(role="backend", ttl_s=120)
         if claim is not None:
@@ -28,6 +37,7 @@ from missiond.sdk.async_client import AsyncClient
 from missiond.sdk.client import Client
 from missiond.sdk.config import ClientConfig, ServerInfo
 from missiond.sdk.errors import (
+    ApprovalNotFound,
     Conflict,
     ConnectionFailed,
     CursorExpired,
@@ -36,6 +46,7 @@ from missiond.sdk.errors import (
     IdempotencyKeyReused,
     InvalidCursor,
     InvalidResourceKey,
+    InvalidSchedule,
     InvalidTransition,
     LeaseExpired,
     LeaseHeld,
@@ -50,18 +61,21 @@ from missiond.sdk.errors import (
     RateLimited,
     ResourceNotFound,
     RevisionConflict,
+    RoutineNotFound,
     ServerError,
     TaskNotFound,
     TaskNotReady,
     TransportError,
     TxnCompareFailed,
     Unauthorized,
+    UnknownConnector,
     ValidationFailed,
     ValueTooLarge,
 )
 from missiond.sdk.models import (
     Agent,
     AgentSession,
+    Approval,
     Claim,
     DeletedResource,
     Event,
@@ -72,6 +86,10 @@ from missiond.sdk.models import (
     Resource,
     ResourceEvent,
     ResourcePage,
+    Routine,
+    RoutinePage,
+    RoutineRun,
+    RoutineRunPage,
     Task,
     TaskPage,
     TxnResult,
@@ -82,6 +100,8 @@ from missiond.sdk.retry import Backoff
 __all__ = [
     "Agent",
     "AgentSession",
+    "Approval",
+    "ApprovalNotFound",
     "AsyncClient",
     "Backoff",
     "Claim",
@@ -100,6 +120,7 @@ __all__ = [
     "Identity",
     "InvalidCursor",
     "InvalidResourceKey",
+    "InvalidSchedule",
     "InvalidTransition",
     "Lease",
     "LeaseExpired",
@@ -118,6 +139,11 @@ __all__ = [
     "ResourceNotFound",
     "ResourcePage",
     "RevisionConflict",
+    "Routine",
+    "RoutineNotFound",
+    "RoutinePage",
+    "RoutineRun",
+    "RoutineRunPage",
     "ServerError",
     "ServerInfo",
     "Task",
@@ -128,6 +154,7 @@ __all__ = [
     "TxnCompareFailed",
     "TxnResult",
     "Unauthorized",
+    "UnknownConnector",
     "ValidationFailed",
     "ValueTooLarge",
     "delete_op",

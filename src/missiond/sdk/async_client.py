@@ -11,6 +11,7 @@ import httpx
 
 from missiond.sdk import resources as _res
 from missiond.sdk import retry as _retry
+from missiond.sdk import routines as _rtn
 from missiond.sdk import tasks as _tasks
 from missiond.sdk.base import (
     ClientBase,
@@ -28,6 +29,7 @@ from missiond.sdk.errors import ProtocolError, error_from_response
 from missiond.sdk.models import (
     Agent,
     AgentSession,
+    Approval,
     Claim,
     DeletedResource,
     Event,
@@ -38,9 +40,14 @@ from missiond.sdk.models import (
     Resource,
     ResourceEvent,
     ResourcePage,
+    Routine,
+    RoutinePage,
+    RoutineRun,
+    RoutineRunPage,
     Task,
     TaskPage,
     TxnResult,
+    parse_approvals,
     parse_tasks,
 )
 from missiond.sdk.streams import StreamCursor, aiter_resource_stream, aiter_stream
@@ -749,3 +756,185 @@ class AsyncClient(ClientBase):
             headers=idempotency_headers(idempotency_key),
         )
         return AgentSession.from_json(answer)
+
+    # -- routines and approvals (ROUTINES_CRON.md) -------------------------------------------
+
+    async def create_routine(
+        self,
+        name: str,
+        *,
+        cron: str | None = None,
+        timezone: str | None = None,
+        interval_s: float | None = None,
+        action: Mapping[str, Any],
+        misfire: _rtn.Misfire | None = None,
+        overlap: str | None = None,
+        requires_approval: bool = False,
+        external_allowed: bool = False,
+        status: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Routine:
+        """Create a routine on a `cron` schedule (in `timezone`, UTC by default) or every
+        `interval_s` seconds. `action` is `{kind: command|connector|task, ...}`; `misfire` a
+        policy name (skip, run_once, catch_up) or `{policy, max_runs, grace_s}`; `overlap`
+        skip, queue_one or allow. Agents' routines start as drafts. `InvalidSchedule` and
+        `UnknownConnector` name what the server refused (nothing is stored)."""
+        body = _rtn.routine_body(
+            name,
+            cron=cron,
+            timezone=timezone,
+            interval_s=interval_s,
+            action=action,
+            misfire=misfire,
+            overlap=overlap,
+            requires_approval=requires_approval,
+            external_allowed=external_allowed,
+            status=status,
+        )
+        answer = await self._json(
+            "POST", _rtn.ROUTINES_PATH, json=body, headers=idempotency_headers(idempotency_key)
+        )
+        return Routine.from_json(answer)
+
+    async def get_routine(self, id: str) -> Routine:
+        """One routine with its `last_run`; `RoutineNotFound` when there is none."""
+        return Routine.from_json(await self._json("GET", _rtn.routine_path(id)))
+
+    async def list_routines(
+        self, status: str | None = None, *, after_id: str | None = None, limit: int | None = None
+    ) -> RoutinePage:
+        """One page of routines in id order (each with its `last_run`); `status` is active,
+        paused or draft."""
+        params = _rtn.list_params(status, after_id, limit)
+        return RoutinePage.from_json(await self._json("GET", _rtn.ROUTINES_PATH, params=params))
+
+    async def iter_routines(
+        self, status: str | None = None, *, after_id: str | None = None, page_size: int | None = None
+    ) -> AsyncIterator[Routine]:
+        """Every routine, page after page (following `next_after_id`)."""
+        while True:
+            page = await self.list_routines(status, after_id=after_id, limit=page_size)
+            for item in page.items:
+                yield item
+            if not page.next_after_id or not page.items or page.next_after_id == after_id:
+                return
+            after_id = page.next_after_id
+
+    async def update_routine(
+        self,
+        id: str,
+        *,
+        expected_rev: int | None = None,
+        idempotency_key: str | None = None,
+        **changes: Any,
+    ) -> Routine:
+        """Edit a routine: name, schedule (or cron/timezone/interval_s), misfire, overlap,
+        action, requires_approval, external_allowed. The schedule, misfire and action objects
+        are replaced whole; a new schedule is anchored now. `expected_rev` makes the edit
+        conditional (`RevisionConflict`). An agent's edit sends the routine back to draft."""
+        answer = await self._json(
+            "PATCH",
+            _rtn.routine_path(id),
+            json=_rtn.changes_body(changes, expected_rev),
+            headers=idempotency_headers(idempotency_key),
+        )
+        return Routine.from_json(answer)
+
+    async def delete_routine(self, id: str, *, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Delete a routine (its history stays); returns `{id, deleted}`."""
+        answer = await self._json(
+            "DELETE", _rtn.routine_path(id), headers=idempotency_headers(idempotency_key)
+        )
+        return _tasks.as_dict(answer)
+
+    async def activate_routine(self, id: str, *, idempotency_key: str | None = None) -> Routine:
+        """Activate a draft (people only: agents get `Forbidden`)."""
+        answer = await self._json(
+            "POST", _rtn.routine_path(id, "activate"), headers=idempotency_headers(idempotency_key)
+        )
+        return Routine.from_json(answer)
+
+    async def pause_routine(self, id: str, *, idempotency_key: str | None = None) -> Routine:
+        """Pause an active routine; where it stopped is kept for `resume_routine`."""
+        answer = await self._json(
+            "POST", _rtn.routine_path(id, "pause"), headers=idempotency_headers(idempotency_key)
+        )
+        return Routine.from_json(answer)
+
+    async def resume_routine(
+        self, id: str, apply_misfire: bool = False, *, idempotency_key: str | None = None
+    ) -> Routine:
+        """Resume from now, recording the paused occurrences as one missed range; with
+        `apply_misfire=True` the misfire policy decides what of them runs instead."""
+        answer = await self._json(
+            "POST",
+            _rtn.routine_path(id, "resume"),
+            json=_rtn.resume_body(apply_misfire),
+            headers=idempotency_headers(idempotency_key),
+        )
+        return Routine.from_json(answer)
+
+    async def run_routine_now(self, id: str, *, idempotency_key: str | None = None) -> RoutineRun:
+        """A manual run now (even while paused); returns the run: queued, or pending_approval
+        with its `approval_id`. `PolicyBlocked` when the gate refuses (the blocked run is still
+        recorded, see `PolicyBlocked.run`); a draft cannot run (`Conflict`, ROUTINE_DRAFT)."""
+        answer = await self._json(
+            "POST", _rtn.routine_path(id, "run-now"), headers=idempotency_headers(idempotency_key)
+        )
+        return RoutineRun.from_json(answer)
+
+    async def routine_history(
+        self, id: str, limit: int | None = None, before_id: str | None = None
+    ) -> RoutineRunPage:
+        """The routine's runs, newest first; pass `next_before_id` as `before_id` for more."""
+        params = _rtn.history_params(limit, before_id)
+        return RoutineRunPage.from_json(
+            await self._json("GET", _rtn.routine_path(id, "history"), params=params)
+        )
+
+    def watch_routines(
+        self,
+        after: int | None = None,
+        reconnect: bool = True,
+        max_retries: int | None = None,
+        idle_timeout: float | None = 60.0,
+    ) -> AsyncIterator[Event]:
+        """Follow the `routine.*` events (created, fired, missed, blocked, run_finished, ...),
+        reconnecting (exactly once) across drops. `after` is a spine seq; by default from now."""
+        cursor = StreamCursor(
+            path=_rtn.STREAM_PATH, after=after, reconnect=reconnect, max_retries=max_retries
+        )
+        return aiter_stream(self, cursor, idle_timeout=idle_timeout)
+
+    async def list_approvals(
+        self, status: str | None = "pending", *, limit: int | None = None
+    ) -> list[Approval]:
+        """The approval queue: pending by default (approved, denied, expired on request)."""
+        params = _rtn.approval_params(status, limit)
+        return parse_approvals(await self._json("GET", _rtn.APPROVALS_PATH, params=params))
+
+    async def get_approval(self, id: str) -> Approval:
+        """One approval; `ApprovalNotFound` when there is none."""
+        return Approval.from_json(await self._json("GET", _rtn.approval_path(id)))
+
+    async def approve(
+        self, id: str, reason: str | None = None, *, idempotency_key: str | None = None
+    ) -> Approval:
+        """Approve (people only); an approved routine run is queued."""
+        answer = await self._json(
+            "POST",
+            _rtn.approval_path(id, "approve"),
+            json=_rtn.approve_body(reason),
+            headers=idempotency_headers(idempotency_key),
+        )
+        return Approval.from_json(answer)
+
+    async def deny(self, id: str, reason: str, *, idempotency_key: str | None = None) -> Approval:
+        """Deny with a reason (people only); a denied routine run is recorded as `denied`."""
+        answer = await self._json(
+            "POST",
+            _rtn.approval_path(id, "deny"),
+            json=_rtn.deny_body(reason),
+            headers=idempotency_headers(idempotency_key),
+        )
+        return Approval.from_json(answer)

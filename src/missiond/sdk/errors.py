@@ -6,15 +6,19 @@
      ├── ProtocolError              the server answered something the SDK cannot understand
      └── ProblemError               the server answered with an error (RFC 9457 problem)
           ├── ValidationFailed      400 VALIDATION_FAILED (and any other 400)
-          │    └── InvalidResourceKey   INVALID_RESOURCE_KEY
+          │    ├── InvalidResourceKey   INVALID_RESOURCE_KEY
+          │    ├── InvalidSchedule      INVALID_SCHEDULE (a routine's cron, timezone or interval_s)
+          │    └── UnknownConnector     UNKNOWN_CONNECTOR (a routine action names no known connector)
           ├── InvalidCursor         400 INVALID_CURSOR
           ├── Unauthorized          401 UNAUTHORIZED
           ├── Forbidden             403 FORBIDDEN
-          ├── PolicyBlocked         POLICY_BLOCKED
+          ├── PolicyBlocked         403 POLICY_BLOCKED (the blocked run is still recorded: `run`)
           ├── NotFound              404 NOT_FOUND and every *_NOT_FOUND
           │    ├── ResourceNotFound     RESOURCE_NOT_FOUND
           │    ├── TaskNotFound         TASK_NOT_FOUND
-          │    └── LeaseNotFound        LEASE_NOT_FOUND
+          │    ├── LeaseNotFound        LEASE_NOT_FOUND
+          │    ├── RoutineNotFound      ROUTINE_NOT_FOUND
+          │    └── ApprovalNotFound     APPROVAL_NOT_FOUND
           ├── Conflict              409, any state conflict
           │    ├── RevisionConflict     REVISION_CONFLICT (an `expected_rev` did not hold)
           │    ├── TxnCompareFailed     TXN_COMPARE_FAILED (nothing was applied)
@@ -114,6 +118,32 @@ class InvalidResourceKey(ValidationFailed):
         return value if isinstance(value, str) else None
 
 
+class InvalidSchedule(ValidationFailed):
+    """A routine's schedule the server refuses; `field` names `body.schedule.cron`,
+    `body.schedule.timezone` or `body.schedule.interval_s`. Nothing was stored."""
+
+    @property
+    def field(self) -> str | None:
+        return _first_error_field(self.problem)
+
+
+class UnknownConnector(ValidationFailed):
+    """A routine action names a connector the server does not have. Nothing was stored."""
+
+    @property
+    def field(self) -> str | None:
+        return _first_error_field(self.problem)
+
+
+def _first_error_field(problem: Mapping[str, Any]) -> str | None:
+    errors = problem.get("errors")
+    if isinstance(errors, list):
+        for item in errors:
+            if isinstance(item, Mapping) and isinstance(item.get("field"), str):
+                return str(item["field"])
+    return None
+
+
 class InvalidCursor(ProblemError):
     """A cursor that cannot be parsed or is ahead of the log."""
 
@@ -127,7 +157,16 @@ class Forbidden(ProblemError):
 
 
 class PolicyBlocked(ProblemError):
-    """A policy refused the side effect (it may need an approval)."""
+    """A policy refused the side effect (it may need an approval).
+
+    For a routine's run-now the refused run is still recorded (status
+    `blocked_policy`); `run` is that run as the server reported it.
+    """
+
+    @property
+    def run(self) -> dict[str, Any] | None:
+        value = self.problem.get("run")
+        return dict(value) if isinstance(value, Mapping) else None
 
 
 class NotFound(ProblemError):
@@ -162,6 +201,24 @@ class LeaseNotFound(NotFound):
     @property
     def lease_id(self) -> str | None:
         value = self.problem.get("lease_id")
+        return value if isinstance(value, str) else None
+
+
+class RoutineNotFound(NotFound):
+    """No routine with that id."""
+
+    @property
+    def routine_id(self) -> str | None:
+        value = self.problem.get("routine_id")
+        return value if isinstance(value, str) else None
+
+
+class ApprovalNotFound(NotFound):
+    """No approval with that id."""
+
+    @property
+    def approval_id(self) -> str | None:
+        value = self.problem.get("approval_id")
         return value if isinstance(value, str) else None
 
 
@@ -284,6 +341,10 @@ _BY_CODE: dict[str, type[ProblemError]] = {
     "RESOURCE_NOT_FOUND": ResourceNotFound,
     "TASK_NOT_FOUND": TaskNotFound,
     "LEASE_NOT_FOUND": LeaseNotFound,
+    "ROUTINE_NOT_FOUND": RoutineNotFound,
+    "APPROVAL_NOT_FOUND": ApprovalNotFound,
+    "INVALID_SCHEDULE": InvalidSchedule,
+    "UNKNOWN_CONNECTOR": UnknownConnector,
     "REVISION_CONFLICT": RevisionConflict,
     "TXN_COMPARE_FAILED": TxnCompareFailed,
     "INVALID_TRANSITION": InvalidTransition,

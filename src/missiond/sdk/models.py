@@ -576,3 +576,229 @@ class AgentSession:
             leases_renewed=_optional_int(obj, "leases_renewed"),
             raw=dict(obj),
         )
+
+
+# -- routines and approvals (ROUTINES_CRON.md) ------------------------------------------------
+
+
+def _dict(obj: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = obj.get(name)
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def _items(obj: Any, what: str) -> list[Any]:
+    items = _mapping(obj, what).get("items")
+    if not isinstance(items, list):
+        raise ProtocolError("expected 'items' to be a list in the server's answer")
+    return items
+
+
+@dataclass(frozen=True, slots=True)
+class RoutineRun:
+    """One occurrence of a routine and what became of it (`GET /v1/routines/{id}/history`).
+
+    `status` is queued, pending_approval, running, succeeded, failed,
+    blocked_policy, denied, missed or skipped_overlap; `trigger` is scheduled,
+    manual or catch_up. `detail` holds the policy decision (`policy`,
+    `action_class`, `reason`) and the outcome (`exit_code`, `output_tail`,
+    `task_id`, `error`; for a missed row `count` and `last_missed`).
+    """
+
+    id: str
+    routine_id: str
+    scheduled_for: datetime
+    trigger: str
+    status: str
+    approval_id: str | None
+    mission_id: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    detail: Mapping[str, Any]
+    created_at: datetime | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def task_id(self) -> str | None:
+        """The task a `task` action filed on the board."""
+        value = self.detail.get("task_id")
+        return value if isinstance(value, str) else None
+
+    @classmethod
+    def from_json(cls, obj: Any) -> RoutineRun:
+        obj = _mapping(obj, "a routine run")
+        return cls(
+            id=_require(obj, "id", str),
+            routine_id=_require(obj, "routine_id", str),
+            scheduled_for=parse_time(obj.get("scheduled_for")),
+            trigger=str(obj.get("trigger") or ""),
+            status=_require(obj, "status", str),
+            approval_id=_optional_str(obj, "approval_id"),
+            mission_id=_optional_str(obj, "mission_id"),
+            started_at=_optional_time(obj, "started_at"),
+            finished_at=_optional_time(obj, "finished_at"),
+            detail=_dict(obj, "detail"),
+            created_at=_optional_time(obj, "created_at"),
+            raw=dict(obj),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RoutineRunPage:
+    """One page of a routine's history, newest first; `next_before_id` is set when there may be more."""
+
+    items: tuple[RoutineRun, ...]
+    next_before_id: str | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, obj: Any) -> RoutineRunPage:
+        items = _items(obj, "a routine history")
+        return cls(
+            items=tuple(RoutineRun.from_json(item) for item in items),
+            next_before_id=_optional_str(obj, "next_before_id") or None,
+            raw=dict(obj),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Routine:
+    """A recurring action (`GET /v1/routines/{id}`).
+
+    `schedule` is `{cron, timezone}` or `{interval_s}`, `schedule_text` says it
+    in words. `next_fire_at` is None unless the routine is active. `last_run`
+    comes with `get_routine` and `list_routines` only. `action_class` is
+    `external` when the action leaves the machine: such a routine runs only
+    with `external_allowed` (otherwise its runs are `blocked_policy`).
+    """
+
+    id: str
+    name: str
+    schedule: Mapping[str, Any]
+    schedule_text: str
+    misfire: Mapping[str, Any]
+    overlap: str
+    action: Mapping[str, Any]
+    action_class: str
+    requires_approval: bool
+    external_allowed: bool
+    created_by: Mapping[str, Any]
+    status: str
+    next_fire_at: datetime | None
+    last_fired_at: datetime | None
+    rev: int
+    created_at: datetime | None
+    updated_at: datetime | None
+    last_run: RoutineRun | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def external(self) -> bool:
+        return self.action_class == "external"
+
+    @property
+    def cron(self) -> str | None:
+        value = self.schedule.get("cron")
+        return value if isinstance(value, str) else None
+
+    @property
+    def timezone(self) -> str | None:
+        """The IANA zone of a cron schedule (None for an interval)."""
+        value = self.schedule.get("timezone")
+        if isinstance(value, str):
+            return value
+        return "UTC" if self.cron is not None else None
+
+    @property
+    def interval_s(self) -> float | None:
+        return _optional_float(self.schedule, "interval_s")
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Routine:
+        obj = _mapping(obj, "a routine")
+        last_run = obj.get("last_run")
+        return cls(
+            id=_require(obj, "id", str),
+            name=_require(obj, "name", str),
+            schedule=_dict(obj, "schedule"),
+            schedule_text=str(obj.get("schedule_text") or ""),
+            misfire=_dict(obj, "misfire"),
+            overlap=str(obj.get("overlap") or "skip"),
+            action=_dict(obj, "action"),
+            action_class=str(obj.get("action_class") or "internal"),
+            requires_approval=bool(obj.get("requires_approval", False)),
+            external_allowed=bool(obj.get("external_allowed", False)),
+            created_by=_dict(obj, "created_by"),
+            status=_require(obj, "status", str),
+            next_fire_at=_optional_time(obj, "next_fire_at"),
+            last_fired_at=_optional_time(obj, "last_fired_at"),
+            rev=_require(obj, "rev", int),
+            created_at=_optional_time(obj, "created_at"),
+            updated_at=_optional_time(obj, "updated_at"),
+            last_run=RoutineRun.from_json(last_run) if isinstance(last_run, Mapping) else None,
+            raw=dict(obj),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RoutinePage:
+    """One page of `GET /v1/routines`, in id order; `next_after_id` is set when there may be more."""
+
+    items: tuple[Routine, ...]
+    next_after_id: str | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, obj: Any) -> RoutinePage:
+        items = _items(obj, "a routine page")
+        return cls(
+            items=tuple(Routine.from_json(item) for item in items),
+            next_after_id=_optional_str(obj, "next_after_id") or None,
+            raw=dict(obj),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """A request waiting for a person (`GET /v1/approvals/{id}`).
+
+    `status` is pending, approved, denied or expired; `payload` says what is
+    asked (for a routine run: `routine_id`, `run_id`, `action`).
+    """
+
+    id: str
+    kind: str
+    subject: str
+    summary: str
+    requester: str | None
+    status: str
+    decider: str | None
+    reason: str | None
+    payload: Mapping[str, Any]
+    created_at: datetime | None
+    expires_at: datetime | None
+    decided_at: datetime | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Approval:
+        obj = _mapping(obj, "an approval")
+        return cls(
+            id=_require(obj, "id", str),
+            kind=str(obj.get("kind") or ""),
+            subject=str(obj.get("subject") or ""),
+            summary=str(obj.get("summary") or ""),
+            requester=_optional_str(obj, "requester"),
+            status=_require(obj, "status", str),
+            decider=_optional_str(obj, "decider"),
+            reason=_optional_str(obj, "reason"),
+            payload=_dict(obj, "payload"),
+            created_at=_optional_time(obj, "created_at"),
+            expires_at=_optional_time(obj, "expires_at"),
+            decided_at=_optional_time(obj, "decided_at"),
+            raw=dict(obj),
+        )
+
+
+def parse_approvals(obj: Any) -> list[Approval]:
+    """The approvals of a `{"items": [...]}` answer."""
+    return [Approval.from_json(item) for item in _items(obj, "a list of approvals")]

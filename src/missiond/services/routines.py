@@ -167,6 +167,8 @@ def routine_to_wire(row: RoutineRow) -> dict[str, Any]:
         "created_by": {"type": row.created_by_type, "id": row.created_by_id},
         "status": row.status,
         "next_fire_at": ts(row.next_fire_at_us) if row.status == "active" else None,
+        # While paused: the first occurrence the pause held back (where resume looks from).
+        "paused_from": ts(row.next_fire_at_us) if row.status == "paused" else None,
         "last_fired_at": ts(row.last_fired_at_us),
         "rev": row.rev,
         "created_at": ts(row.created_at_us),
@@ -298,10 +300,18 @@ class RoutineService:
                     current_rev=row.rev,
                 )
             if "schedule" in changes:
-                row.schedule = changes["schedule"]
+                new = dict(changes["schedule"])
+                if "cron" in new and "timezone" not in new and "cron" in row.schedule:
+                    new["timezone"] = row.schedule.get("timezone") or "UTC"  # a new expression keeps its zone
+                parse_schedule(new, uow.now)
+                row.schedule = (
+                    {"interval_s": new["interval_s"]}
+                    if "interval_s" in new
+                    else {"cron": new["cron"], "timezone": new.get("timezone") or "UTC"}
+                )
                 row.anchor_us = uow.now_us
             if "misfire" in changes:
-                row.misfire = validate_misfire(changes["misfire"])
+                row.misfire = validate_misfire({**row.misfire, **changes["misfire"]})  # a partial edit merges
             if "action" in changes:
                 row.action = validate_action(changes["action"])
             for key in ("name", "overlap", "requires_approval", "external_allowed"):
@@ -410,7 +420,7 @@ class RoutineService:
             for row in rows:
                 last = uow.routines.last_run(row.id)
                 items.append({**routine_to_wire(row), "last_run": run_to_wire(last) if last else None})
-        return {"items": items, "next_after_id": rows[-1].id if len(rows) == limit else None}
+        return {"items": items, "next_after_id": items[-1]["id"] if len(items) == limit else None}
 
     def history(
         self, ctx: RequestContext, routine_id: str, limit: int, before_id: str | None
@@ -429,20 +439,17 @@ class RoutineService:
     def run_now(self, ctx: RequestContext, routine_id: str) -> tuple[dict[str, Any], bool]:
         """A manual run, even while paused; it does not move next_fire_at."""
         ctx.principal.require("routines:run")
-        blocked: dict[str, Any] = {}
 
         def change(uow: UnitOfWork) -> dict[str, Any]:
             row = self._load(uow, routine_id)
             if row.status == "draft":
                 raise Conflict(f"{row.id} is a draft; a person must activate it first", code="ROUTINE_DRAFT")
             run = self._new_run(uow, row, uow.now, "manual", occurrence_key=f"m:{new_id('run')}")
-            if run.status == "blocked_policy":
-                blocked.update(run_to_wire(run))
             return run_to_wire(run)
 
         answer, replayed = self._mutation.run(ctx, change)
-        if blocked:
-            raise PolicyBlocked(f"routine {routine_id}: {blocked['detail'].get('reason')}", run=blocked)
+        if answer.get("status") == "blocked_policy":  # a replay of a blocked run is blocked too
+            raise PolicyBlocked(f"routine {routine_id}: {answer['detail'].get('reason')}", run=answer)
         return answer, replayed
 
     def _new_run(

@@ -72,8 +72,7 @@ class DecisionIn(WireModel):
 
 
 def _misfire(m: MisfireIn) -> dict[str, Any]:
-    data = m.model_dump(exclude_none=True)
-    return data
+    return m.model_dump(exclude_none=True, exclude_unset=True)
 
 
 P = problems(400, 401, 403, 404, 409, 422)
@@ -119,7 +118,7 @@ class RoutinesController(Controller):
     ) -> Response[dict[str, Any]]:
         changes = data.model_dump(exclude_unset=True, exclude={"expected_rev"})
         if data.schedule is not None:
-            changes["schedule"] = data.schedule.as_dict()
+            changes["schedule"] = data.schedule.model_dump(exclude_none=True, exclude_unset=True)
         if data.misfire is not None:
             changes["misfire"] = _misfire(data.misfire)
         return answer(*system.routines.update(ctx, routine_id, changes, data.expected_rev))
@@ -210,10 +209,10 @@ class RoutinesController(Controller):
         self,
         system: System,
         ctx: RequestContext,
-        status: Literal["pending", "approved", "denied", "expired"] | None = "pending",
+        status: Literal["pending", "approved", "denied", "expired", "any"] = "pending",
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
-        return system.approvals.list(ctx, status, limit)
+        return system.approvals.list(ctx, None if status == "any" else status, limit)
 
     @get("/approvals/{approval_id:str}", responses=P, sync_to_thread=True, summary="One approval")
     def approval(self, system: System, ctx: RequestContext, approval_id: str) -> dict[str, Any]:
