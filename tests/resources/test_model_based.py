@@ -386,12 +386,6 @@ def test_the_blackboard_behaves_like_its_model(system: System) -> None:
 
 
 # -- examples the model is not allowed to reach yet -------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: a put after a delete of the same key in one txn is stored half created anew, "
-    "half replaced: _Txn.commit now gives it create_rev = the txn's revision (no longer -1), but "
-    "_Txn.apply still counts its version on from the record before the txn (version 2, not 1)",
-)
 def test_a_txn_that_deletes_and_recreates_a_key_stores_a_real_create_rev(system: System) -> None:
     first, _ = system.resources.put(ADMIN, "project/re", {"n": 1}, ttl_s=None, pre=Precondition())
 

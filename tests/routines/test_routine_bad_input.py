@@ -81,13 +81,6 @@ def edit(payload: dict[str, Any]) -> Call:
     return Call("PATCH", f"/v1/routines/{EXISTING}", payload)
 
 
-INTERVAL_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="src bug: api/controllers/routines.py:22 ScheduleIn declares interval_s with Field(ge=1), so "
-    "pydantic refuses it first as 400 VALIDATION_FAILED; the spec says a bad schedule is 400 "
-    "INVALID_SCHEDULE naming body.schedule.interval_s (the service's own check is never reached)",
-)
-
 ROWS = [
     # call, status, code, field
     ("cron-not-an-expression", create(schedule(cron="every night")), 400, IS, "body.schedule.cron"),
@@ -102,9 +95,9 @@ ROWS = [
     ("zone-that-is-a-path", create(schedule(cron="0 2 * * *", timezone="../../etc/passwd")), 400, IS,
      "body.schedule.timezone"),
     pytest.param(create(schedule(interval_s=0)), 400, IS, "body.schedule.interval_s",
-                 id="interval-zero", marks=INTERVAL_BUG),
+                 id="interval-zero"),
     pytest.param(create(schedule(interval_s=0.5)), 400, IS, "body.schedule.interval_s",
-                 id="interval-under-a-second", marks=INTERVAL_BUG),
+                 id="interval-under-a-second"),
     ("cron-and-interval", create(schedule(cron="0 2 * * *", interval_s=60)), 400, VF, "body.schedule"),
     ("neither-cron-nor-interval", create(schedule()), 400, VF, "body.schedule"),
     ("edit-to-a-bad-cron", edit({"schedule": {"cron": "0 25 * * *"}}), 400, IS, "body.schedule.cron"),

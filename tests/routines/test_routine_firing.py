@@ -387,14 +387,6 @@ def test_resume_with_apply_misfire_applies_the_misfire_policy_to_the_paused_occu
     assert offset(system.routines.get(ADMIN, routine["id"])["next_fire_at"]) == 420
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: services/routines.py update() moves next_fire_at on a schedule edit only when "
-    "status == 'active', so a paused routine keeps a next_fire_at off its new schedule (the spec: a new "
-    "schedule moves next_fire_at); resume(apply_misfire) restores it, plan_due finds no occurrence and "
-    "returns it unchanged, and the routine stays due forever (tick() keeps answering 1; the scheduler's "
-    "_tick_all loop `while tick() > 0` never ends, so no run is ever dispatched again)",
-)
 def test_resume_with_apply_misfire_after_a_schedule_edit_while_paused_leaves_nothing_due(
     system: System, clock: ManualClock
 ) -> None:

@@ -256,12 +256,6 @@ def test_denying_a_pending_run_records_it_denied_with_the_reason(api: Api) -> No
     assert api.settled(routine["id"], run["id"])["status"] == "denied", "a denied run never runs"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: services/approvals.py:112-116 raises Conflict(..., status=row.status); the extra "
-    "'status' collides with problem()'s status parameter in api/problems.py:61 (TypeError), so deciding "
-    "a decided approval is 500 INTERNAL instead of 409 APPROVAL_DECIDED",
-)
 @pytest.mark.parametrize(
     ("first", "second"),
     [("approve", "approve"), ("deny", "approve"), ("approve", "deny")],

@@ -38,13 +38,6 @@ async def stops_when_cancelled(system: System, steps_between: int) -> bool:
         await system.hub.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: api/scheduler.py:59 awaits asyncio.wait_for(...), which on Python 3.11 returns the "
-    "inner result when the cancellation arrives after the wake-up resolved but before the task resumed; "
-    "the cancellation is swallowed, the `while True` loop goes on, and the app lifespan's gather "
-    "(api/app.py) hangs at shutdown (seen as TestClient exits hanging after a run-now)",
-)
 def test_the_scheduler_loop_stops_on_a_cancellation_that_races_a_wake_up(tmp_path: Path) -> None:
     system = build(Settings.from_env(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'missiond.db'}"))
     try:

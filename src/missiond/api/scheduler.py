@@ -11,7 +11,6 @@ concurrently (bounded), each in a worker thread.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -25,6 +24,7 @@ from missiond.core.events import EventFilter
 log = logging.getLogger("missiond.scheduler")
 SAFETY_POLL_S = 5.0
 MAX_CONCURRENT_RUNS = 8
+MAX_TICK_PASSES = 1000
 
 
 class SchedulerDriver:
@@ -55,10 +55,9 @@ class SchedulerDriver:
                 except Exception:
                     log.exception("scheduler pass failed; retrying")
                 waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(changes.wait())]
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED), SAFETY_POLL_S
-                    )
+                # asyncio.wait with a timeout (not wait_for around it): a cancellation
+                # that races a wake-up is never swallowed, so shutdown cannot hang.
+                await asyncio.wait(waits, timeout=SAFETY_POLL_S, return_when=asyncio.FIRST_COMPLETED)
                 for waiter in waits:
                     waiter.cancel()
                 self._wake.clear()
@@ -69,8 +68,12 @@ class SchedulerDriver:
                 task.cancel()
 
     def _tick_all(self) -> None:
-        while self._system.routines.tick() > 0:
-            pass
+        # Each tick fires a bounded batch; stop after a generous number of passes
+        # so a routine that stays due by mistake cannot pin the scheduler.
+        for _ in range(MAX_TICK_PASSES):
+            if self._system.routines.tick() == 0:
+                return
+        log.warning("routines still due after %d passes; continuing on the next wake-up", MAX_TICK_PASSES)
 
     async def _dispatch(self) -> None:
         free = MAX_CONCURRENT_RUNS - len(self._running)

@@ -112,7 +112,7 @@ class ApprovalService:
                 raise Conflict(
                     f"approval {approval_id} is already {row.status}",
                     code="APPROVAL_DECIDED",
-                    status=row.status,
+                    approval_status=row.status,
                 )
             if row.expires_at_us is not None and row.expires_at_us <= uow.now_us:
                 self._close(uow, row, "expired", "system.approvals", "expired before a decision")

@@ -195,12 +195,15 @@ class _Txn:
             value = op.value
             expires = self.now_us + int(op.ttl_s * 1_000_000) if op.ttl_s else None
         _check_value(value, f"value of {op.key!r}")
+        before = self.original[op.key]
         self.view[op.key] = ResourceRecord(
             key=op.key,
             value=value,
             create_rev=existing.create_rev if existing else -1,  # -1: set at commit
             mod_rev=-1,
-            version=(self.original[op.key].version if self.original[op.key] else 0) + 1,
+            # One write per key per transaction: the version counts on from the record
+            # before it, unless the key was deleted in this transaction (a new life, version 1).
+            version=(before.version if existing is not None and before is not None else 0) + 1,
             updated_by=self.uow.actor,
             updated_at_us=self.now_us,
             expires_at_us=expires,

@@ -318,7 +318,9 @@ class RoutineService:
                 if key in changes:
                     setattr(row, key, changes[key])
             schedule = routine_schedule(row)
-            if row.status == "active" and "schedule" in changes:
+            if row.status in ("active", "paused") and "schedule" in changes:
+                # A new schedule moves the next occurrence (for a paused routine, the
+                # point resume counts missed occurrences from) onto the new schedule.
                 row.next_fire_at_us = to_us(schedule.next_after(uow.now))
             if ctx.principal.kind == "agent" and row.status != "draft":
                 row.status = "draft"  # an agent's edit needs a person to look again
@@ -607,7 +609,12 @@ class RoutineService:
             trigger = "catch_up" if len(plan.run) > 1 and i < len(plan.run) - 1 else "scheduled"
             self._new_run(uow, row, occurrence, trigger, active=active, batch=batch)
             last_us = to_us(occurrence)
-        return {"rid": row.id, "next_us": to_us(plan.next_fire_at), "last_us": last_us}
+        next_fire_at = plan.next_fire_at
+        if next_fire_at <= now:
+            # Never leave a routine due after a tick: an off-schedule next_fire_at
+            # snaps to the schedule's next occurrence.
+            next_fire_at = schedule.next_after(now)
+        return {"rid": row.id, "next_us": to_us(next_fire_at), "last_us": last_us}
 
     def next_due_at(self) -> datetime | None:
         with self._store.read() as uow:

@@ -19,7 +19,7 @@ from missiond.services.context import RequestContext
 class ScheduleIn(WireModel):
     cron: str | None = Field(default=None, max_length=200, examples=["0 9 * * 1-5"])
     timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Berlin"])
-    interval_s: float | None = Field(default=None, ge=1)
+    interval_s: float | None = None
 
     @model_validator(mode="after")
     def one_kind(self) -> ScheduleIn:
