@@ -69,8 +69,21 @@ def test_malformed_event_types_are_explained(event_type: str) -> None:
 # -- reserved namespaces --------------------------------------------------------------------
 
 SERVER_NAMESPACES = [
-    "resource", "task", "mission", "work", "review", "test", "gate", "routine",
-    "approval", "memory", "lock", "agent", "artifact", "spine", "system",
+    "resource",
+    "task",
+    "mission",
+    "work",
+    "review",
+    "test",
+    "gate",
+    "routine",
+    "approval",
+    "memory",
+    "lock",
+    "agent",
+    "artifact",
+    "spine",
+    "system",
 ]
 
 
@@ -100,13 +113,12 @@ def test_every_namespace_the_spec_names_is_reserved(namespace: str) -> None:
         "deep-task-is-reserved",
     ],
 )
-def test_only_the_first_segment_decides_whether_a_type_is_reserved(
-    event_type: str, reserved: bool
-) -> None:
+def test_only_the_first_segment_decides_whether_a_type_is_reserved(event_type: str, reserved: bool) -> None:
     assert is_reserved_type(event_type) is reserved
 
 
 # -- subjects -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "subject",
@@ -136,6 +148,7 @@ def test_unacceptable_subjects_are_explained(subject: str, words: str) -> None:
 
 
 # -- cursors --------------------------------------------------------------------------------
+
 
 @given(st.integers(min_value=0, max_value=2**63 - 1))
 def test_a_cursor_decodes_to_the_seq_it_encodes(seq: int) -> None:
@@ -229,8 +242,16 @@ T0 = datetime(2026, 11, 21, 18, 0, tzinfo=UTC)
 
 def _event(type_: str = "session.run.started", subject: str = "session/abc", at: datetime = T0) -> Event:
     return Event(
-        seq=1, id="evt_1", type=type_, subject=subject, ts=at, actor="user:admin",
-        correlation_id="cor_1", causation_id=None, data={}, v=1,
+        seq=1,
+        id="evt_1",
+        type=type_,
+        subject=subject,
+        ts=at,
+        actor="user:admin",
+        correlation_id="cor_1",
+        causation_id=None,
+        data={},
+        v=1,
     )
 
 

@@ -94,8 +94,7 @@ CASES = [
     case("data-not-an-object", "POST", E, 400, VF, "body.data", json=event(data=[1, 2])),
     case("v-not-an-int", "POST", E, 400, VF, "body.v", json=event(v="one")),
     case("v-below-one", "POST", E, 400, VF, "body.v", json=event(v=0)),
-    case("causation-too-long", "POST", E, 400, VF, "body.causation_id",
-         json=event(causation_id="c" * 65)),
+    case("causation-too-long", "POST", E, 400, VF, "body.causation_id", json=event(causation_id="c" * 65)),
     case("type-missing", "POST", E, 400, VF, "body.type", json=event(type=...)),
     case("subject-missing", "POST", E, 400, VF, "body.subject", json=event(subject=...)),
     case("unknown-field", "POST", E, 400, VF, "body.bogus", json=event(bogus=1)),
@@ -123,16 +122,43 @@ CASES = [
     case("batch-501", "POST", B, 400, VF, "body.events", json=batch(*[GOOD] * 501)),
     case("batch-not-a-list", "POST", B, 400, VF, "body.events", json={"events": GOOD}),
     case("batch-missing-events", "POST", B, 400, VF, "body.events", json={}),
-    case("batch-reserved-third-item", "POST", B, 400, RT, "body.events.2.type",
-         json=batch(GOOD, GOOD, event(type="memory.stored"), GOOD)),
-    case("batch-empty-subject-second-item", "POST", B, 400, VF, "body.events.1.subject",
-         json=batch(GOOD, event(subject=""))),
-    case("batch-bad-type-last-item", "POST", B, 400, VF, "body.events.2.type",
-         json=batch(GOOD, GOOD, event(type="nope"))),
+    case(
+        "batch-reserved-third-item",
+        "POST",
+        B,
+        400,
+        RT,
+        "body.events.2.type",
+        json=batch(GOOD, GOOD, event(type="memory.stored"), GOOD),
+    ),
+    case(
+        "batch-empty-subject-second-item",
+        "POST",
+        B,
+        400,
+        VF,
+        "body.events.1.subject",
+        json=batch(GOOD, event(subject="")),
+    ),
+    case(
+        "batch-bad-type-last-item",
+        "POST",
+        B,
+        400,
+        VF,
+        "body.events.2.type",
+        json=batch(GOOD, GOOD, event(type="nope")),
+    ),
     # size limit (1 MiB)
     case("body-one-byte-over-1mib", "POST", E, 413, "PAYLOAD_TOO_LARGE", content=_sized_body(MIB + 1)),
-    case("batch-over-1mib", "POST", B, 413, "PAYLOAD_TOO_LARGE",
-         json=batch(*[event(data={"pad": "x" * 20_000})] * 60)),
+    case(
+        "batch-over-1mib",
+        "POST",
+        B,
+        413,
+        "PAYLOAD_TOO_LARGE",
+        json=batch(*[event(data={"pad": "x" * 20_000})] * 60),
+    ),
     # query parameters of GET /v1/events
     case("after-not-a-number", "GET", Q, 400, VF, "query.after", params=[("after", "abc")]),
     case("after-negative", "GET", Q, 400, VF, "query.after", params=[("after", "-1")]),
@@ -145,32 +171,71 @@ CASES = [
     case("limit-1001", "GET", Q, 400, VF, "query.limit", params=[("limit", "1001")]),
     case("limit-not-a-number", "GET", Q, 400, VF, "query.limit", params=[("limit", "ten")]),
     case("since-not-a-time", "GET", Q, 400, VF, "query.since", params=[("since", "yesterday")]),
-    case("since-without-zone", "GET", Q, 400, VF, "query.since",
-         params=[("since", "2026-01-01T00:00:00")]),
+    case("since-without-zone", "GET", Q, 400, VF, "query.since", params=[("since", "2026-01-01T00:00:00")]),
     case("until-not-a-time", "GET", Q, 400, VF, "query.until", params=[("until", "2026-13-01")]),
     # stream cursors
     case("stream-after-not-a-number", "GET", S, 400, IC, params=[("after", "abc")]),
     case("stream-last-event-id-not-a-number", "GET", S, 400, IC, headers={"Last-Event-ID": "x1"}),
     case("stream-after-ahead-of-head", "GET", S, 400, IC, params=[("after", "999999999")]),
     # admin body
-    case("compact-negative", "POST", "/v1/admin/compact", 400, VF, "body.through_seq",
-         json={"through_seq": -1}),
-    case("compact-unknown-field", "POST", "/v1/admin/compact", 400, VF, "body.seq",
-         json={"through_seq": 0, "seq": 1}),
+    case(
+        "compact-negative", "POST", "/v1/admin/compact", 400, VF, "body.through_seq", json={"through_seq": -1}
+    ),
+    case(
+        "compact-unknown-field",
+        "POST",
+        "/v1/admin/compact",
+        400,
+        VF,
+        "body.seq",
+        json={"through_seq": 0, "seq": 1},
+    ),
     # authentication: a valid write that must not happen
     case("no-token", "POST", E, 401, "UNAUTHORIZED", json=GOOD, auth=False),
     case("unknown-token", "POST", E, 401, "UNAUTHORIZED", json=GOOD, auth=False, headers=BAD_TOKEN),
-    case("basic-scheme", "POST", E, 401, "UNAUTHORIZED", json=GOOD, auth=False,
-         headers={"Authorization": "Basic dXNlcjpwYXNz"}),
-    case("bearer-without-token", "POST", B, 401, "UNAUTHORIZED", json=batch(GOOD), auth=False,
-         headers={"Authorization": "Bearer"}),
-    case("token-without-scheme", "POST", E, 401, "UNAUTHORIZED", json=GOOD, auth=False,
-         headers={"Authorization": "mdt_just-the-token"}),
+    case(
+        "basic-scheme",
+        "POST",
+        E,
+        401,
+        "UNAUTHORIZED",
+        json=GOOD,
+        auth=False,
+        headers={"Authorization": "Basic dXNlcjpwYXNz"},
+    ),
+    case(
+        "bearer-without-token",
+        "POST",
+        B,
+        401,
+        "UNAUTHORIZED",
+        json=batch(GOOD),
+        auth=False,
+        headers={"Authorization": "Bearer"},
+    ),
+    case(
+        "token-without-scheme",
+        "POST",
+        E,
+        401,
+        "UNAUTHORIZED",
+        json=GOOD,
+        auth=False,
+        headers={"Authorization": "mdt_just-the-token"},
+    ),
     case("no-token-query", "GET", Q, 401, "UNAUTHORIZED", auth=False),
     case("no-token-stream", "GET", S, 401, "UNAUTHORIZED", auth=False),
     case("no-token-whoami", "GET", "/v1/whoami", 401, "UNAUTHORIZED", auth=False),
-    case("unknown-token-compact", "POST", "/v1/admin/compact", 401, "UNAUTHORIZED", json={"through_seq": 0},
-         auth=False, headers=BAD_TOKEN),
+    case(
+        "unknown-token-compact",
+        "POST",
+        "/v1/admin/compact",
+        401,
+        "UNAUTHORIZED",
+        json={"through_seq": 0},
+        auth=False,
+        headers=BAD_TOKEN,
+    ),
     case("no-token-stats", "GET", "/v1/admin/stats", 401, "UNAUTHORIZED", auth=False),
     # routing
     case("unknown-route", "GET", "/v1/nope", 404, "NOT_FOUND"),
@@ -181,14 +246,39 @@ CASES = [
     case("get-batch", "GET", B, 405, "METHOD_NOT_ALLOWED"),
     case("get-compact", "GET", "/v1/admin/compact", 405, "METHOD_NOT_ALLOWED"),
     # correlation header syntax
-    case("correlation-with-space", "POST", E, 400, VF, "header.X-Correlation-ID", json=GOOD,
-         headers={"X-Correlation-ID": "bad id"}),
-    case("correlation-129-chars", "POST", E, 400, VF, "header.X-Correlation-ID", json=GOOD,
-         headers={"X-Correlation-ID": "c" * 129}),
-    case("correlation-empty", "POST", E, 400, VF, "header.X-Correlation-ID", json=GOOD,
-         headers={"X-Correlation-ID": ""}),
-    case("correlation-slash", "GET", Q, 400, VF, "header.X-Correlation-ID",
-         headers={"X-Correlation-ID": "a/b"}),
+    case(
+        "correlation-with-space",
+        "POST",
+        E,
+        400,
+        VF,
+        "header.X-Correlation-ID",
+        json=GOOD,
+        headers={"X-Correlation-ID": "bad id"},
+    ),
+    case(
+        "correlation-129-chars",
+        "POST",
+        E,
+        400,
+        VF,
+        "header.X-Correlation-ID",
+        json=GOOD,
+        headers={"X-Correlation-ID": "c" * 129},
+    ),
+    case(
+        "correlation-empty",
+        "POST",
+        E,
+        400,
+        VF,
+        "header.X-Correlation-ID",
+        json=GOOD,
+        headers={"X-Correlation-ID": ""},
+    ),
+    case(
+        "correlation-slash", "GET", Q, 400, VF, "header.X-Correlation-ID", headers={"X-Correlation-ID": "a/b"}
+    ),
 ]
 
 
@@ -206,7 +296,8 @@ def _send(srv: Any, c: Case) -> httpx.Response:
 
 @pytest.mark.parametrize("c", CASES)
 def test_a_bad_request_gets_a_problem_naming_what_is_wrong_and_changes_nothing(
-    module_server: Any, c: Case,
+    module_server: Any,
+    c: Case,
 ) -> None:
     client = module_server.client()
     before = head_seq(client)
@@ -234,8 +325,11 @@ def test_a_client_correlation_id_is_echoed_and_lands_on_every_event_the_request_
     client = module_server.client()
     head = head_seq(client)
     correlation = "it-corr:batch_1.A-z"
-    response = client.post("/v1/events/batch", json=batch(GOOD, GOOD, event(subject="repo/y")),
-                           headers={"X-Correlation-ID": correlation})
+    response = client.post(
+        "/v1/events/batch",
+        json=batch(GOOD, GOOD, event(subject="repo/y")),
+        headers={"X-Correlation-ID": correlation},
+    )
     assert response.status_code == 201, response.text
     assert response.headers["x-correlation-id"] == correlation
     events = response.json()["events"]
@@ -247,8 +341,9 @@ def test_a_client_correlation_id_is_echoed_and_lands_on_every_event_the_request_
     assert single.headers["x-correlation-id"] == "it-corr-single"
     assert single.json()["events"][0]["correlation_id"] == "it-corr-single"
 
-    refused = client.post("/v1/events", json=event(type="resource.updated"),
-                          headers={"X-Correlation-ID": "it-bad-1"})
+    refused = client.post(
+        "/v1/events", json=event(type="resource.updated"), headers={"X-Correlation-ID": "it-bad-1"}
+    )
     assert refused.headers["x-correlation-id"] == "it-bad-1"
     assert assert_problem(refused, 400, "RESERVED_EVENT_TYPE")["correlation_id"] == "it-bad-1"
 
@@ -292,8 +387,13 @@ def test_whoami_reports_the_admin_token_subject_and_capabilities(module_server: 
 
 
 ROUTES = {
-    ("get", "/v1/health"), ("get", "/v1/whoami"), ("get", "/v1/events"), ("post", "/v1/events"),
-    ("post", "/v1/events/batch"), ("get", "/v1/streams/events"), ("post", "/v1/admin/compact"),
+    ("get", "/v1/health"),
+    ("get", "/v1/whoami"),
+    ("get", "/v1/events"),
+    ("post", "/v1/events"),
+    ("post", "/v1/events/batch"),
+    ("get", "/v1/streams/events"),
+    ("post", "/v1/admin/compact"),
     ("get", "/v1/admin/stats"),
 }
 
@@ -330,8 +430,9 @@ def test_the_openapi_document_lists_every_route_with_bearer_security_and_schemas
         if method == "post":
             body = _resolve(doc, op["requestBody"]["content"]["application/json"]["schema"])
             assert body.get("properties"), (method, path)
-    event_in = _resolve(doc, operations[("post", "/v1/events")]["requestBody"]["content"]["application/json"]
-                        ["schema"])
+    event_in = _resolve(
+        doc, operations[("post", "/v1/events")]["requestBody"]["content"]["application/json"]["schema"]
+    )
     assert {"type", "subject"} <= set(event_in["required"])
     query_params = {p["name"] for p in operations[("get", "/v1/events")]["parameters"]}
     assert {"type", "subject", "after", "cursor", "since", "until", "limit"} <= query_params
@@ -367,7 +468,7 @@ def _listening_addresses(port: int) -> set[str]:
             if width == 8:
                 found.add(socket.inet_ntop(socket.AF_INET, bytes.fromhex(address)[::-1]))
             else:
-                words = [bytes.fromhex(address[i:i + 8])[::-1] for i in range(0, 32, 8)]
+                words = [bytes.fromhex(address[i : i + 8])[::-1] for i in range(0, 32, 8)]
                 found.add(socket.inet_ntop(socket.AF_INET6, b"".join(words)))
     return found
 
@@ -381,7 +482,6 @@ def _outward_address() -> str | None:
             return None
         address = str(sock.getsockname()[0])
     return None if address.startswith("127.") else address
-
 
 
 # ---------------------------------------------------------------- routing errors and the OpenAPI document

@@ -13,8 +13,9 @@ from wirekit import all_events, assert_problem, head_seq, post_batch, post_event
 pytestmark = pytest.mark.slow
 
 
-def _hammer(srv: Any, worker: int, stop: threading.Event, acked: list[dict[str, Any]],
-            lock: threading.Lock) -> None:
+def _hammer(
+    srv: Any, worker: int, stop: threading.Event, acked: list[dict[str, Any]], lock: threading.Lock
+) -> None:
     """Write single events and batches until stopped or the server dies; keep what got a 201."""
     with httpx.Client(base_url=srv.url, headers=srv.headers(), timeout=5.0) as client:
         n = 0
@@ -25,8 +26,10 @@ def _hammer(srv: Any, worker: int, stop: threading.Event, acked: list[dict[str, 
                     body = {"type": "build.step.finished", "subject": f"repo/w{worker}", "data": {"n": n}}
                     response = client.post("/v1/events", json=body)
                 else:
-                    items = [{"type": "build.log.appended", "subject": f"repo/w{worker}",
-                              "data": {"n": n, "i": i}} for i in range(7)]
+                    items = [
+                        {"type": "build.log.appended", "subject": f"repo/w{worker}", "data": {"n": n, "i": i}}
+                        for i in range(7)
+                    ]
                     response = client.post("/v1/events/batch", json={"events": items})
             except httpx.HTTPError:
                 return  # the server was killed mid-request: this write was never acknowledged
@@ -37,7 +40,8 @@ def _hammer(srv: Any, worker: int, stop: threading.Event, acked: list[dict[str, 
 
 
 def test_acknowledged_events_survive_a_sigkill_with_the_same_seqs_and_ids(
-    server_factory: Any, database_url: str,
+    server_factory: Any,
+    database_url: str,
 ) -> None:
     srv = server_factory(database_url).start()
     client = srv.client()
@@ -45,8 +49,9 @@ def test_acknowledged_events_survive_a_sigkill_with_the_same_seqs_and_ids(
     acked: list[dict[str, Any]] = []
     lock = threading.Lock()
     stop = threading.Event()
-    workers = [threading.Thread(target=_hammer, args=(srv, w, stop, acked, lock), daemon=True)
-               for w in range(3)]
+    workers = [
+        threading.Thread(target=_hammer, args=(srv, w, stop, acked, lock), daemon=True) for w in range(3)
+    ]
     for worker in workers:
         worker.start()
     deadline = time.monotonic() + 10.0
@@ -56,8 +61,9 @@ def test_acknowledged_events_survive_a_sigkill_with_the_same_seqs_and_ids(
                 break
         time.sleep(0.02)
     # one more write from here, then SIGKILL the moment its 201 arrives, with the workers still writing
-    last = post_batch(client, [{"type": "build.finished", "subject": "repo/last", "data": {"i": i}}
-                               for i in range(3)])
+    last = post_batch(
+        client, [{"type": "build.finished", "subject": "repo/last", "data": {"i": i}} for i in range(3)]
+    )
     srv.kill()
     stop.set()
     for worker in workers:
@@ -80,8 +86,11 @@ def test_acknowledged_events_survive_a_sigkill_with_the_same_seqs_and_ids(
 
 REQUESTS = {
     "/v1/events": {"type": "build.step.finished", "subject": "repo/idem", "data": {"k": 1}},
-    "/v1/events/batch": {"events": [{"type": "build.step.finished", "subject": "repo/idem", "data": {"i": i}}
-                                    for i in range(4)]},
+    "/v1/events/batch": {
+        "events": [
+            {"type": "build.step.finished", "subject": "repo/idem", "data": {"i": i}} for i in range(4)
+        ]
+    },
 }
 DIFFERENT = {
     "/v1/events": {"type": "build.step.finished", "subject": "repo/other", "data": {"k": 1}},
@@ -90,12 +99,15 @@ DIFFERENT = {
 
 
 def test_idempotent_posts_repeated_after_a_sigkill_restart_replay_their_first_answers(
-    server_factory: Any, database_url: str,
+    server_factory: Any,
+    database_url: str,
 ) -> None:
     srv = server_factory(database_url).start()
     client = srv.client()
-    first = {path: client.post(path, json=body, headers={"Idempotency-Key": f"it-durable-{path}"})
-             for path, body in REQUESTS.items()}
+    first = {
+        path: client.post(path, json=body, headers={"Idempotency-Key": f"it-durable-{path}"})
+        for path, body in REQUESTS.items()
+    }
     srv.kill()  # right after the last 201
     for response in first.values():
         assert response.status_code == 201, response.text

@@ -26,10 +26,12 @@ pytestmark = pytest.mark.slow
 SENTINEL = "probe.sentinel.seen"
 
 
-def _items(n: int, *, type_: str = "build.step.finished", subject: str = "repo/it",
-           pad: int = 0, tag: str = "") -> list[dict[str, Any]]:
-    return [{"type": type_, "subject": subject, "data": {"i": i, "tag": tag, "pad": "x" * pad}}
-            for i in range(n)]
+def _items(
+    n: int, *, type_: str = "build.step.finished", subject: str = "repo/it", pad: int = 0, tag: str = ""
+) -> list[dict[str, Any]]:
+    return [
+        {"type": type_, "subject": subject, "data": {"i": i, "tag": tag, "pad": "x" * pad}} for i in range(n)
+    ]
 
 
 def _first_frame_carries_retry(stream_frames: Any) -> None:
@@ -132,24 +134,34 @@ def test_a_stream_without_a_cursor_starts_at_the_head_and_a_live_event_arrives_p
     ("params", "wanted"),
     [
         ([("type", "job.run.")], lambda e: e["type"].startswith("job.run.")),
-        ([("type", "job.run.started"), ("type", "build.")],
-         lambda e: e["type"] == "job.run.started" or e["type"].startswith("build.")),
+        (
+            [("type", "job.run.started"), ("type", "build.")],
+            lambda e: e["type"] == "job.run.started" or e["type"].startswith("build."),
+        ),
         ([("subject", "session/a")], lambda e: e["subject"].startswith("session/a")),
-        ([("type", "job."), ("subject", "repo/")],
-         lambda e: e["type"].startswith("job.") and e["subject"].startswith("repo/")),
+        (
+            [("type", "job."), ("subject", "repo/")],
+            lambda e: e["type"].startswith("job.") and e["subject"].startswith("repo/"),
+        ),
     ],
     ids=["one-type-prefix", "types-are-ored", "subject-prefix", "type-and-subject-are-anded"],
 )
 def test_the_stream_delivers_only_events_matching_its_type_and_subject_prefixes(
-    module_server: Any, params: list[tuple[str, str]], wanted: Any,
+    module_server: Any,
+    params: list[tuple[str, str]],
+    wanted: Any,
 ) -> None:
     client = module_server.client()
     head0 = head_seq(client)
     mix = [
-        ("job.run.started", "session/a"), ("job.run.finished", "session/ab"),
-        ("job.tool.called", "session/a"), ("build.finished", "repo/x"),
-        ("jobx.run.started", "session/a"), ("job.run.started", "repo/y"),
-        ("build.started", "session/b"), ("job.tool.called", "repo/z"),
+        ("job.run.started", "session/a"),
+        ("job.run.finished", "session/ab"),
+        ("job.tool.called", "session/a"),
+        ("build.finished", "repo/x"),
+        ("jobx.run.started", "session/a"),
+        ("job.run.started", "repo/y"),
+        ("build.started", "session/b"),
+        ("job.tool.called", "repo/z"),
     ]
 
     def items(key: str) -> list[dict[str, Any]]:
@@ -184,17 +196,30 @@ def test_cursors_below_the_floor_expire_and_cursors_ahead_or_unparsable_are_refu
     assert compact.json()["floor"] == through
     head = head_seq(client)
 
-    for params, headers in (({"after": through - 2}, {}), ({}, {"Last-Event-ID": str(through - 1)}),
-                            ({"after": head}, {"Last-Event-ID": str(head0 + 1)})):
-        problem = assert_problem(client.get("/v1/streams/events", params=params, headers=headers),
-                                 410, "CURSOR_EXPIRED")
+    for params, headers in (
+        ({"after": through - 2}, {}),
+        ({}, {"Last-Event-ID": str(through - 1)}),
+        ({"after": head}, {"Last-Event-ID": str(head0 + 1)}),
+    ):
+        problem = assert_problem(
+            client.get("/v1/streams/events", params=params, headers=headers), 410, "CURSOR_EXPIRED"
+        )
         assert problem["floor"] == through
-    assert assert_problem(client.get("/v1/events", params={"after": through - 1}),
-                          410, "CURSOR_EXPIRED")["floor"] == through
+    assert (
+        assert_problem(client.get("/v1/events", params={"after": through - 1}), 410, "CURSOR_EXPIRED")[
+            "floor"
+        ]
+        == through
+    )
 
-    for params, headers in (({"after": head + 1}, {}), ({}, {"Last-Event-ID": str(head + 50)}),
-                            ({"after": "abc"}, {}), ({}, {"Last-Event-ID": "12x"}), ({"after": "-1"}, {}),
-                            ({"after": "1.5"}, {})):
+    for params, headers in (
+        ({"after": head + 1}, {}),
+        ({}, {"Last-Event-ID": str(head + 50)}),
+        ({"after": "abc"}, {}),
+        ({}, {"Last-Event-ID": "12x"}),
+        ({"after": "-1"}, {}),
+        ({"after": "1.5"}, {}),
+    ):
         response = client.get("/v1/streams/events", params=params, headers=headers)
         assert_problem(response, 400, "INVALID_CURSOR")
 
@@ -230,8 +255,10 @@ def test_closed_streams_unregister_their_subscriber(server: Any) -> None:
     base = subscribers()  # reactors inside the server may hold subscriptions of their own
     clients = [server.client() for _ in range(3)]
     with ExitStack() as others:
-        streams = [others.enter_context(open_stream(clients[1], params={"after": 0, "type": "session."})),
-                   others.enter_context(open_stream(clients[2], params={"subject": "repo/"}))]
+        streams = [
+            others.enter_context(open_stream(clients[1], params={"after": 0, "type": "session."})),
+            others.enter_context(open_stream(clients[2], params={"subject": "repo/"})),
+        ]
         with open_stream(clients[0]) as lone:
             for stream in (lone, *streams):
                 _first_frame_carries_retry(stream.frames)
@@ -241,7 +268,8 @@ def test_closed_streams_unregister_their_subscriber(server: Any) -> None:
 
 
 def test_a_slow_consumer_gets_an_error_frame_and_resumes_from_its_last_id_losing_nothing(
-    server_factory: Any, database_url: str,
+    server_factory: Any,
+    database_url: str,
 ) -> None:
     srv = server_factory(database_url, env={"MISSIOND_SSE_QUEUE": "5"}).start()
     client = srv.client()

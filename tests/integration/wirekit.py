@@ -109,7 +109,10 @@ def open_stream(
 ) -> Iterator[Stream]:
     """Open the SSE stream; leaving the block drops the TCP connection (the body is not read to the end)."""
     with client.stream(
-        "GET", STREAM_PATH, params=params, headers=headers,
+        "GET",
+        STREAM_PATH,
+        params=params,
+        headers=headers,
         timeout=httpx.Timeout(10.0, read=read_timeout),
     ) as response:
         if response.status_code != 200:
@@ -138,8 +141,13 @@ def head_seq(client: httpx.Client) -> int:
     return int(response.json()["head_seq"])
 
 
-def post_event(client: httpx.Client, type_: str = "build.step.finished", subject: str = "repo/it",
-               data: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+def post_event(
+    client: httpx.Client,
+    type_: str = "build.step.finished",
+    subject: str = "repo/it",
+    data: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
     body = {"type": type_, "subject": subject, "data": data or {}}
     response = client.post("/v1/events", json=body, **kwargs)
     assert response.status_code == 201, response.text

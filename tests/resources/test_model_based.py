@@ -15,7 +15,6 @@ import itertools
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-
 from missiond.api.scheduler import SchedulerDriver
 from missiond.bootstrap import System, build
 from missiond.settings import Settings

@@ -178,4 +178,3 @@ def test_concurrent_writers_in_threads_and_processes_get_distinct_gapless_seqs_i
         assert event.actor == f"agent:{event.data['writer']}"
     assert sorted(by_correlation.values()) == sorted(unit for us in units.values() for unit in us)
     assert all(ns == list(range(PER_WRITER)) for ns in per_writer.values())
-

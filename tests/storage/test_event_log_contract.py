@@ -46,6 +46,7 @@ def ev(type_: str = "session.run.started", subject: str = "session/abc", **data:
 
 # -- seq allocation -------------------------------------------------------------------------
 
+
 def test_a_fresh_log_is_empty_with_head_and_floor_at_zero(store: Store) -> None:
     assert bounds(store) == (0, 0)
     assert read(store) == []
@@ -100,6 +101,7 @@ def test_a_unit_of_work_that_emits_nothing_takes_no_seq(store: Store) -> None:
 
 # -- queries --------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def mixed_log(store: Store, clock: ManualClock) -> Store:
     """Seven events over seven seconds with assorted types and subjects."""
@@ -150,8 +152,14 @@ def test_a_query_filters_by_type_prefix(
         (("_",), []),
     ],
     ids=[
-        "namespace", "shared-prefix", "underscore-is-literal", "percent-is-literal",
-        "several-or", "backslash-is-literal", "lone-percent", "lone-underscore",
+        "namespace",
+        "shared-prefix",
+        "underscore-is-literal",
+        "percent-is-literal",
+        "several-or",
+        "backslash-is-literal",
+        "lone-percent",
+        "lone-underscore",
     ],
 )
 def test_a_query_filters_by_subject_prefix_with_like_wildcards_taken_literally(
@@ -204,6 +212,7 @@ def test_paging_by_the_last_seq_reads_every_event_once(mixed_log: Store) -> None
 
 # -- after-commit listeners -----------------------------------------------------------------
 
+
 def test_the_commit_listener_runs_only_after_commit(store: Store) -> None:
     heard: list[tuple[list[int], list[int]]] = []
 
@@ -235,6 +244,7 @@ def test_the_commit_listener_never_runs_after_a_rollback(store: Store) -> None:
 
 
 # -- compaction -----------------------------------------------------------------------------
+
 
 def test_compaction_deletes_through_a_seq_and_raises_the_floor(store: Store) -> None:
     for i in range(5):

@@ -57,8 +57,12 @@ def test_upgrading_an_existing_database_again_keeps_its_data(engine: Engine) -> 
     with store.write(actor="user:admin", correlation_id="cor_1") as uow:
         written = uow.emit(NewEvent("session.run.started", "session/a", {"k": "ü"}), NewEvent("x.y", "s"))
         uow.tokens.add(
-            id="tok_1", token_hash="h" * 64, subject="user:admin", kind="admin",
-            capabilities=["*"], created_at_us=uow.now_us,
+            id="tok_1",
+            token_hash="h" * 64,
+            subject="user:admin",
+            kind="admin",
+            capabilities=["*"],
+            created_at_us=uow.now_us,
         )
         uow.idempotency.put("user:admin", "key-1", "fp", {"answer": [1, 2]}, uow.now_us)
 
@@ -143,6 +147,7 @@ def test_the_migrated_schema_matches_the_table_metadata(engine: Engine) -> None:
 
 
 # -- SQLite durability settings -------------------------------------------------------------
+
 
 def _pragmas(conn: sa.Connection) -> tuple[object, ...]:
     """(journal_mode, synchronous, busy_timeout, foreign_keys) as the connection reports them."""
