@@ -1,0 +1,1 @@
+"""Missions, pure: the spec, the state, the commands and the reducer."""

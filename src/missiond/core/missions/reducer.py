@@ -1,0 +1,486 @@
+"""The mission reducer: pure functions from (state, event) to (state, commands).
+
+    state, commands = init(spec, mission_id, at)
+    state, commands = on_event(state, event)
+
+Events are past-tense facts. Input facts (`mission.started`,
+`work.submitted`, `review.approved`, `test.failed`, ...) move the mission;
+recorded facts (`work.done`, `mission.halted`, ...) are decisions this
+reducer made and asked the runtime to record, so folding them back in
+changes nothing. An event that does not apply to the current state changes
+nothing and answers a warning `Notice` (never an exception): the state
+returned is then the very same object, which `applied()` tells.
+
+All dispatch happens in `_advance`, only while the mission is `running`, so
+pausing stops new work in one place and resuming restarts it in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from missiond.core.missions.spec import PLAN_ITEM, MissionSpec, _Reader, parse_items
+from missiond.core.missions.state import (
+    IN_FLIGHT,
+    ITEM_TERMINAL,
+    MISSION_TERMINAL,
+    Attempt,
+    Command,
+    Dispatch,
+    Finish,
+    Item,
+    MissionState,
+    Notice,
+    Planner,
+    RecordFact,
+    ReleaseWork,
+    RequestApproval,
+    RunTest,
+    ScheduleTimeout,
+)
+
+MAX_PLAN_REJECTIONS = 2
+
+INPUT_TYPES = (
+    "mission.started",
+    "mission.plan_submitted",
+    "mission.paused",
+    "mission.resumed",
+    "mission.cancelled",
+    "mission.deadline_passed",
+    "work.dispatched",
+    "work.submitted",
+    "review.requested",
+    "review.approved",
+    "review.changes_requested",
+    "test.passed",
+    "test.failed",
+)
+RECORDED_TYPES = (
+    "mission.created",
+    "mission.plan_accepted",
+    "mission.plan_rejected",
+    "mission.succeeded",
+    "mission.failed",
+    "mission.halted",
+    "work.rework_requested",
+    "work.done",
+    "work.failed",
+    "work.released",
+)
+MISSION_EVENT_TYPES = INPUT_TYPES + RECORDED_TYPES
+
+
+@dataclass(frozen=True, slots=True)
+class MissionEvent:
+    type: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    at: str = ""  # RFC 3339, from the envelope
+
+
+Result = tuple[MissionState, list[Command]]
+
+
+def init(spec: MissionSpec, mission_id: str, at: str) -> Result:
+    items = tuple(
+        Item(id=i.id, title=i.title, description=i.description, role=i.role, depends_on=i.depends_on)
+        for i in spec.work_items or ()
+    )
+    state = MissionState(id=mission_id, spec=spec, items=items, created_at=at)
+    return state, [RecordFact("mission.created", {"title": spec.title, "items": [i.id for i in items]})]
+
+
+def applied(before: MissionState, after: MissionState) -> bool:
+    return before is not after
+
+
+def on_event(state: MissionState, event: MissionEvent) -> Result:
+    if event.type in RECORDED_TYPES:
+        return state, []
+    handler = _HANDLERS.get(event.type)
+    if handler is None:
+        return _ignore(state, f"{event.type!r} is not a mission event")
+    if state.status in MISSION_TERMINAL:
+        return _ignore(state, f"mission is {state.status}; {event.type} changes nothing")
+    try:
+        return handler(state, event)
+    except _Skip as skip:
+        return _ignore(state, str(skip))
+
+
+class _Skip(Exception):
+    """Raised inside handlers to answer 'does not apply' without a change."""
+
+
+def _ignore(state: MissionState, why: str) -> Result:
+    return state, [Notice("warning", why)]
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _text(data: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value):
+        raise _Skip(f"data.{key} must be a non-empty string")
+    return value
+
+
+def _item_at(state: MissionState, data: Mapping[str, Any], statuses: frozenset[str]) -> tuple[Item, Attempt]:
+    item_id = _text(data, "item_id")
+    assert item_id is not None
+    item = state.item(item_id)
+    if item is None:
+        raise _Skip(f"no work item {item_id!r} in this mission")
+    attempt = data.get("attempt")
+    current = item.attempt
+    if isinstance(attempt, bool) or not isinstance(attempt, int) or current is None or attempt != current.n:
+        now = current.n if current else 0
+        raise _Skip(f"item {item_id} is on attempt {now}; the event names attempt {attempt!r}")
+    if item.status not in statuses:
+        raise _Skip(f"item {item_id} is {item.status}, not {' or '.join(sorted(statuses))}")
+    return item, current
+
+
+def _put(state: MissionState, item: Item) -> MissionState:
+    return replace(state, items=tuple(item if i.id == item.id else i for i in state.items))
+
+
+def _with_attempt(item: Item, **changes: Any) -> Item:
+    current = item.attempt
+    assert current is not None
+    return replace(item, attempts=(*item.attempts[:-1], replace(current, **changes)))
+
+
+def instructions(spec: MissionSpec, item: Item, role: str, feedback: tuple[str, ...]) -> str:
+    lines = [f"Mission: {spec.title}", f"Goal: {spec.goal}"]
+    if spec.success_criteria:
+        lines.append("Success criteria:")
+        lines.extend(f"- {c}" for c in spec.success_criteria)
+    lines.append(f"Your role: {role}")
+    lines.append(f"Work item {item.id}: {item.title}")
+    if item.description:
+        lines.append(item.description)
+    if role == "reviewer":
+        lines.append("Review the submitted work; approve it or request changes with feedback.")
+    if feedback:
+        lines.append("Feedback from earlier attempts (address all of it):")
+        lines.extend(f"- {f}" for f in feedback)
+    return "\n".join(lines)
+
+
+def _plan_instructions(spec: MissionSpec, planner: Planner) -> str:
+    lines = [
+        f"Mission: {spec.title}",
+        f"Goal: {spec.goal}",
+        "Your role: planner",
+        "Submit a plan: work items {id, title, description, role, depends_on}.",
+    ]
+    lines.extend(f"- success: {c}" for c in spec.success_criteria)
+    if planner.feedback:
+        lines.append("Your previous plan was rejected:")
+        lines.extend(f"- {f}" for f in planner.feedback)
+    return "\n".join(lines)
+
+
+# -- scheduling -----------------------------------------------------------------------------
+def _advance(state: MissionState, at: str, commands: list[Command]) -> MissionState:
+    """Unblock, dispatch what may start, open gates, and finish when nothing is left."""
+    if state.status != "running":
+        return state
+    spec = state.spec
+    if not state.items:
+        if state.planner.status == "idle":
+            planner = replace(state.planner, status="planning", attempts=state.planner.attempts + 1)
+            state = replace(state, planner=planner)
+            commands.append(
+                Dispatch(
+                    PLAN_ITEM,
+                    "planner",
+                    planner.attempts,
+                    _plan_instructions(spec, planner),
+                    planner.feedback,
+                )
+            )
+        return state
+    status = {i.id: i.status for i in state.items}
+    changed = True
+    while changed:  # a failure cascades through dependents in one pass
+        changed = False
+        for item in state.items:
+            if item.status not in ("todo", "blocked"):
+                continue
+            dead = [d for d in item.depends_on if status[d] in ("failed", "cancelled")]
+            if dead:
+                reason = f"dependency {dead[0]} {status[dead[0]]}"
+                item = replace(item, status="failed", reason=reason)
+                commands.append(RecordFact("work.failed", {"item_id": item.id, "reason": reason}))
+                changed = True
+            elif all(status[d] == "done" for d in item.depends_on):
+                item = replace(item, status="ready")
+            else:
+                item = replace(item, status="blocked")
+            if item.status != status[item.id]:
+                status[item.id] = item.status
+                state = _put(state, item)
+    in_flight = sum(1 for i in state.items if i.status in IN_FLIGHT)
+    for item in state.items:
+        if item.status == "review" and item.attempt and not item.attempt.review_requested:
+            state = _put(state, _open_review(state, item, commands))
+        elif item.status == "test" and item.attempt and not item.attempt.test_started:
+            commands.append(RunTest(item.id, item.attempt.n))
+            state = _put(state, _with_attempt(item, test_started=True))
+        elif item.status in ("ready", "rework") and in_flight < spec.budgets.max_parallel:
+            n = len(item.attempts) + 1
+            item = replace(
+                item, status="in_progress", attempts=(*item.attempts, Attempt(n=n, role=item.role))
+            )
+            text = instructions(spec, item, item.role, item.feedback)
+            commands.append(Dispatch(item.id, item.role, n, text, item.feedback))
+            state = _put(state, item)
+            in_flight += 1
+    if all(i.status in ITEM_TERMINAL for i in state.items):
+        failed = [i.id for i in state.items if i.status != "done"]
+        if failed:
+            state = _finish(state, "failed", f"work items not done: {', '.join(failed)}", at, commands)
+        else:
+            state = _finish(state, "succeeded", None, at, commands)
+    return state
+
+
+def _open_review(state: MissionState, item: Item, commands: list[Command]) -> Item:
+    attempt = item.attempt
+    assert attempt is not None
+    if state.spec.review.by == "human":
+        summary = f"Review {item.id} ({item.title}), attempt {attempt.n}: {attempt.summary or 'no summary'}"
+        commands.append(RequestApproval(item.id, attempt.n, summary[:2000]))
+    else:
+        feedback = item.feedback
+        commands.append(
+            Dispatch(
+                item.id, "reviewer", attempt.n, instructions(state.spec, item, "reviewer", feedback), feedback
+            )
+        )
+    return _with_attempt(item, review_requested=True)
+
+
+def _finish(
+    state: MissionState, status: str, reason: str | None, at: str, commands: list[Command]
+) -> MissionState:
+    for item in state.items:
+        if item.status in IN_FLIGHT and item.attempt:
+            commands.append(ReleaseWork(item.id, item.attempt.n, f"mission {status}"))
+    items = tuple(
+        i if i.status in ITEM_TERMINAL else replace(i, status="cancelled", reason=f"mission {status}")
+        for i in state.items
+    )
+    commands.append(RecordFact(f"mission.{status}", {"reason": reason} if reason else {}))
+    commands.append(Finish(status, reason))
+    return replace(state, status=status, items=items, finished_at=at, reason=reason)
+
+
+def _halt(state: MissionState, reason: str, commands: list[Command]) -> MissionState:
+    commands.append(RecordFact("mission.halted", {"reason": reason}))
+    commands.append(Notice("warning", f"mission halted: {reason}"))
+    return replace(state, status="halted", reason=reason)
+
+
+def _send_back(state: MissionState, item: Item, feedback: str, at: str, commands: list[Command]) -> Result:
+    attempt = item.attempt.n if item.attempt else 0
+    if item.reworks >= state.spec.budgets.max_rework:
+        reason = f"rework budget spent ({state.spec.budgets.max_rework}); last feedback: {feedback}"
+        item = replace(item, status="failed", feedback=(*item.feedback, feedback), reason=reason[:4000])
+        commands.append(
+            RecordFact(
+                "work.failed", {"item_id": item.id, "attempt": attempt, "reason": "rework budget spent"}
+            )
+        )
+    else:
+        item = replace(item, status="rework", reworks=item.reworks + 1, feedback=(*item.feedback, feedback))
+        commands.append(
+            RecordFact(
+                "work.rework_requested",
+                {
+                    "item_id": item.id,
+                    "attempt": attempt,
+                    "reworks": item.reworks,
+                    "feedback": feedback[:4000],
+                },
+            )
+        )
+    state = _put(state, item)
+    return _advance(state, at, commands), commands
+
+
+# -- handlers ---------------------------------------------------------------------------------
+def _started(state: MissionState, event: MissionEvent) -> Result:
+    if state.status != "draft":
+        raise _Skip(f"mission is {state.status}; only a draft starts")
+    commands: list[Command] = []
+    state = replace(state, status="running", started_at=event.at)
+    if state.spec.budgets.max_duration_s:
+        commands.append(ScheduleTimeout(state.spec.budgets.max_duration_s, "mission.deadline_passed"))
+    return _advance(state, event.at, commands), commands
+
+
+def _plan_submitted(state: MissionState, event: MissionEvent) -> Result:
+    if state.planner.status != "planning":
+        raise _Skip("no plan is being waited for")
+    commands: list[Command] = []
+    reader = _Reader()
+    specs = parse_items(reader, event.data.get("items"), "data.items", state.spec.roles)
+    if reader.problems:
+        reasons = tuple(f"{f}: {m}" for f, m in reader.problems)
+        planner = replace(
+            state.planner, status="idle", rejections=state.planner.rejections + 1, feedback=reasons
+        )
+        state = replace(state, planner=planner)
+        commands.append(RecordFact("mission.plan_rejected", {"reasons": list(reasons)}))
+        if planner.rejections >= MAX_PLAN_REJECTIONS:
+            return _halt(state, f"plan rejected {planner.rejections} times", commands), commands
+        return _advance(state, event.at, commands), commands
+    items = tuple(
+        Item(id=i.id, title=i.title, description=i.description, role=i.role, depends_on=i.depends_on)
+        for i in specs
+    )
+    state = replace(state, items=items, planner=replace(state.planner, status="done", feedback=()))
+    commands.append(RecordFact("mission.plan_accepted", {"items": [i.id for i in items]}))
+    return _advance(state, event.at, commands), commands
+
+
+def _paused(state: MissionState, event: MissionEvent) -> Result:
+    if state.status != "running":
+        raise _Skip(f"mission is {state.status}; only a running mission pauses")
+    return replace(state, status="paused"), []
+
+
+def _resumed(state: MissionState, event: MissionEvent) -> Result:
+    if state.status not in ("paused", "halted"):
+        raise _Skip(f"mission is {state.status}; only a paused or halted mission resumes")
+    commands: list[Command] = []
+    planner = state.planner
+    if state.status == "halted" and planner.status == "idle":
+        planner = replace(planner, rejections=0)
+    state = replace(state, status="running", reason=None, planner=planner)
+    return _advance(state, event.at, commands), commands
+
+
+def _cancelled(state: MissionState, event: MissionEvent) -> Result:
+    commands: list[Command] = []
+    reason = event.data.get("reason")
+    why = reason if isinstance(reason, str) and reason else "cancelled by request"
+    return _finish(state, "cancelled", why, event.at, commands), commands
+
+
+def _deadline(state: MissionState, event: MissionEvent) -> Result:
+    if state.status not in ("running", "paused"):
+        raise _Skip(f"mission is {state.status}; the deadline changes nothing")
+    commands: list[Command] = []
+    return _halt(state, f"max_duration_s ({state.spec.budgets.max_duration_s:g}) spent", commands), commands
+
+
+def _dispatched(state: MissionState, event: MissionEvent) -> Result:
+    task_id = _text(event.data, "task_id", required=False)
+    if event.data.get("item_id") == PLAN_ITEM:
+        return state, []  # the planner's task is not part of any item
+    role = event.data.get("role")
+    if role == "reviewer":
+        item, _ = _item_at(state, event.data, frozenset({"review"}))
+        return _put(state, _with_attempt(item, review_task_id=task_id)), []
+    item, _ = _item_at(state, event.data, frozenset({"in_progress"}))
+    return _put(state, _with_attempt(item, task_id=task_id)), []
+
+
+def _submitted(state: MissionState, event: MissionEvent) -> Result:
+    item, _ = _item_at(state, event.data, frozenset({"in_progress"}))
+    ok = event.data.get("ok", True)
+    if not isinstance(ok, bool):
+        raise _Skip("data.ok must be true or false")
+    summary = _text(event.data, "summary", required=False)
+    item = _with_attempt(item, summary=summary, run_ok=ok)
+    commands: list[Command] = []
+    if not ok:
+        return _send_back(state, item, f"the run failed: {summary or 'no summary given'}", event.at, commands)
+    if state.spec.review.required:
+        item = replace(item, status="review")
+    elif state.spec.test is not None:
+        item = replace(item, status="test")
+    else:
+        item = _done(item, commands)
+    return _advance(_put(state, item), event.at, commands), commands
+
+
+def _done(item: Item, commands: list[Command]) -> Item:
+    commands.append(
+        RecordFact("work.done", {"item_id": item.id, "attempt": item.attempt.n if item.attempt else 0})
+    )
+    return replace(item, status="done", reason=None)
+
+
+def _review_requested(state: MissionState, event: MissionEvent) -> Result:
+    item, _ = _item_at(state, event.data, frozenset({"review"}))
+    approval_id = _text(event.data, "approval_id", required=False)
+    return _put(state, _with_attempt(item, approval_id=approval_id)), []
+
+
+def _approved(state: MissionState, event: MissionEvent) -> Result:
+    item, _ = _item_at(state, event.data, frozenset({"review"}))
+    reviewer = _text(event.data, "reviewer", required=False)
+    item = _with_attempt(item, review="approved", reviewer=reviewer)
+    commands: list[Command] = []
+    item = replace(item, status="test") if state.spec.test is not None else _done(item, commands)
+    return _advance(_put(state, item), event.at, commands), commands
+
+
+def _changes_requested(state: MissionState, event: MissionEvent) -> Result:
+    item, _ = _item_at(state, event.data, frozenset({"review"}))
+    feedback = _text(event.data, "feedback")
+    reviewer = _text(event.data, "reviewer", required=False)
+    item = _with_attempt(item, review="changes_requested", reviewer=reviewer, review_feedback=feedback)
+    return _send_back(state, item, f"review: {feedback}", event.at, [])
+
+
+def _test_result(state: MissionState, event: MissionEvent) -> Result:
+    item, _ = _item_at(state, event.data, frozenset({"test"}))
+    passed = event.type == "test.passed"
+    code = event.data.get("exit_code")
+    exit_code = code if isinstance(code, int) and not isinstance(code, bool) else None
+    tail = event.data.get("tail") if isinstance(event.data.get("tail"), str) else None
+    artifact = event.data.get("artifact")
+    artifacts = item.attempt.artifacts if item.attempt else ()
+    if isinstance(artifact, str) and artifact:
+        artifacts = (*artifacts, artifact)
+    item = _with_attempt(
+        item, test="passed" if passed else "failed", exit_code=exit_code, test_tail=tail, artifacts=artifacts
+    )
+    commands: list[Command] = []
+    if passed:
+        return _advance(_put(state, _done(item, commands)), event.at, commands), commands
+    feedback = f"test gate failed (exit {exit_code}):\n{tail or ''}".rstrip()
+    return _send_back(state, item, feedback, event.at, commands)
+
+
+_HANDLERS: dict[str, Callable[[MissionState, MissionEvent], Result]] = {
+    "mission.started": _started,
+    "mission.plan_submitted": _plan_submitted,
+    "mission.paused": _paused,
+    "mission.resumed": _resumed,
+    "mission.cancelled": _cancelled,
+    "mission.deadline_passed": _deadline,
+    "work.dispatched": _dispatched,
+    "work.submitted": _submitted,
+    "review.requested": _review_requested,
+    "review.approved": _approved,
+    "review.changes_requested": _changes_requested,
+    "test.passed": _test_result,
+    "test.failed": _test_result,
+}
+assert set(_HANDLERS) == set(INPUT_TYPES)
+
+
+def replay(state: MissionState, events: list[MissionEvent]) -> MissionState:
+    for event in events:
+        state, _ = on_event(state, event)
+    return state

@@ -1,0 +1,251 @@
+"""Mission state and the commands the reducer asks the runtime to carry out.
+
+All values are frozen; the reducer makes new ones. `state_to_dict` and
+`state_from_dict` give the persisted (versioned) shape and round-trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from missiond.core.missions.spec import MissionSpec, parse_spec, spec_to_dict
+
+STATE_VERSION = 1
+
+MISSION_TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+ITEM_TERMINAL = frozenset({"done", "failed", "cancelled"})
+IN_FLIGHT = frozenset({"in_progress", "review", "test"})
+ITEM_STATUSES = ("todo", "blocked", "ready", "in_progress", "review", "test", "rework", "done", "failed",
+                 "cancelled")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    n: int
+    role: str = "executor"
+    task_id: str | None = None
+    review_task_id: str | None = None
+    review_requested: bool = False
+    test_started: bool = False
+    summary: str | None = None
+    run_ok: bool | None = None
+    review: str | None = None  # approved | changes_requested
+    reviewer: str | None = None
+    review_feedback: str | None = None
+    approval_id: str | None = None
+    test: str | None = None  # passed | failed
+    exit_code: int | None = None
+    test_tail: str | None = None
+    artifacts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    id: str
+    title: str
+    description: str
+    role: str
+    depends_on: tuple[str, ...]
+    status: str = "todo"
+    reworks: int = 0
+    feedback: tuple[str, ...] = ()  # every reason the item went back, oldest first
+    attempts: tuple[Attempt, ...] = ()
+    reason: str | None = None
+
+    @property
+    def attempt(self) -> Attempt | None:
+        return self.attempts[-1] if self.attempts else None
+
+
+@dataclass(frozen=True, slots=True)
+class Planner:
+    status: str = "idle"  # idle | planning | done
+    attempts: int = 0
+    rejections: int = 0
+    feedback: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MissionState:
+    id: str
+    spec: MissionSpec
+    status: str = "draft"
+    items: tuple[Item, ...] = ()
+    planner: Planner = Planner()
+    created_at: str = ""
+    started_at: str | None = None
+    finished_at: str | None = None
+    reason: str | None = None
+    version: int = STATE_VERSION
+
+    def item(self, item_id: str) -> Item | None:
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        return None
+
+
+# -- commands (imperatives for the runtime) --------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    item_id: str
+    role: str
+    attempt: int
+    instructions: str
+    feedback: tuple[str, ...] = ()
+    kind: str = "dispatch"
+
+
+@dataclass(frozen=True, slots=True)
+class RunTest:
+    item_id: str
+    attempt: int
+    kind: str = "run_test"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestApproval:
+    item_id: str
+    attempt: int
+    summary: str
+    kind: str = "request_approval"
+
+
+@dataclass(frozen=True, slots=True)
+class PersistArtifact:
+    item_id: str
+    attempt: int
+    name: str
+    content: str
+    kind: str = "persist_artifact"
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleTimeout:
+    after_s: float
+    event_type: str
+    kind: str = "schedule_timeout"
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseWork:
+    item_id: str
+    attempt: int
+    reason: str
+    kind: str = "release_work"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFact:
+    """A decision the reducer made that the spine should show (`work.done`, `mission.halted`, ...).
+
+    Folding a recorded fact back in changes nothing: the state already holds it."""
+
+    type: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    kind: str = "record_fact"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    level: str  # info | warning
+    message: str
+    kind: str = "notice"
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    status: str
+    reason: str | None = None
+    kind: str = "finish"
+
+
+Command = (
+    Dispatch | RunTest | RequestApproval | PersistArtifact | ScheduleTimeout | ReleaseWork | RecordFact
+    | Notice | Finish
+)  # fmt: skip
+
+
+def command_to_dict(command: Command) -> dict[str, Any]:
+    out = asdict(command)
+    for key, value in out.items():
+        if isinstance(value, tuple):
+            out[key] = list(value)
+    return out
+
+
+# -- persistence -------------------------------------------------------------------------
+def state_to_dict(state: MissionState) -> dict[str, Any]:
+    return {
+        "v": state.version,
+        "id": state.id,
+        "spec": spec_to_dict(state.spec),
+        "status": state.status,
+        "items": [_item_to_dict(i) for i in state.items],
+        "planner": {
+            "status": state.planner.status,
+            "attempts": state.planner.attempts,
+            "rejections": state.planner.rejections,
+            "feedback": list(state.planner.feedback),
+        },
+        "created_at": state.created_at,
+        "started_at": state.started_at,
+        "finished_at": state.finished_at,
+        "reason": state.reason,
+    }
+
+
+def _item_to_dict(item: Item) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "title": item.title,
+        "description": item.description,
+        "role": item.role,
+        "depends_on": list(item.depends_on),
+        "status": item.status,
+        "reworks": item.reworks,
+        "feedback": list(item.feedback),
+        "attempts": [{**asdict(a), "artifacts": list(a.artifacts)} for a in item.attempts],
+        "reason": item.reason,
+    }
+
+
+def state_from_dict(data: Mapping[str, Any]) -> MissionState:
+    version = int(data.get("v", 1))
+    if version != STATE_VERSION:
+        raise ValueError(f"mission state version {version} is not readable by this code")
+    planner = data["planner"]
+    return MissionState(
+        id=data["id"],
+        spec=parse_spec(data["spec"]),
+        status=data["status"],
+        items=tuple(
+            Item(
+                id=i["id"],
+                title=i["title"],
+                description=i["description"],
+                role=i["role"],
+                depends_on=tuple(i["depends_on"]),
+                status=i["status"],
+                reworks=i["reworks"],
+                feedback=tuple(i["feedback"]),
+                attempts=tuple(
+                    Attempt(**{**a, "artifacts": tuple(a.get("artifacts", ()))}) for a in i["attempts"]
+                ),
+                reason=i.get("reason"),
+            )
+            for i in data["items"]
+        ),
+        planner=Planner(
+            status=planner["status"],
+            attempts=planner["attempts"],
+            rejections=planner["rejections"],
+            feedback=tuple(planner["feedback"]),
+        ),
+        created_at=data["created_at"],
+        started_at=data.get("started_at"),
+        finished_at=data.get("finished_at"),
+        reason=data.get("reason"),
+    )
