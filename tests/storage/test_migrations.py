@@ -20,6 +20,7 @@ from missiond.errors import SchemaTooNew
 from missiond.settings import Settings
 from missiond.storage import migrate, tables
 from missiond.storage.engine import make_engine
+from missiond.storage.memory import is_fulltext_object
 from missiond.storage.uow import Store
 
 assert tables  # the import registers the tables on SQLModel.metadata
@@ -139,10 +140,16 @@ def test_replicas_migrating_at_once_all_reach_the_head(database_url: str) -> Non
             engine.dispose()
 
 
+def _described_by_metadata(name: str | None, type_: str, parent: object) -> bool:
+    return not is_fulltext_object(name, type_, parent)
+
+
 def test_the_migrated_schema_matches_the_table_metadata(engine: Engine) -> None:
     migrate.upgrade(engine)
     with engine.connect() as conn:
-        drift = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        # The memory full-text index (FTS5 table / tsvector column) has no metadata form.
+        context = MigrationContext.configure(conn, opts={"include_name": _described_by_metadata})
+        drift = compare_metadata(context, SQLModel.metadata)
     assert drift == [], "the migrations and storage/tables.py disagree:\n" + "\n".join(map(repr, drift))
 
 

@@ -259,3 +259,90 @@ class ApprovalRow(SQLModel, table=True):
     expires_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
     decided_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
     rev: int = Field(default=1, nullable=False)
+
+
+# -- memory (#7) -------------------------------------------------------------------------------
+# The full-text index is not described here: it is backend specific (SQLite FTS5 table and
+# triggers, a PostgreSQL generated tsvector column) and lives in migration 0005;
+# storage/memory.py names those objects (FULLTEXT_OBJECTS).
+MemoryRowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class MemoryRow(SQLModel, table=True):
+    __tablename__ = "memory_records"
+    __table_args__ = (
+        sa.Index("ix_memory_partition", "org", "workspace", "project", "tier", "created_at_us"),
+        sa.Index("ix_memory_expires", "expires_at_us"),
+        sa.Index("ix_memory_source", "source_memory_id"),
+    )
+    num: int | None = Field(default=None, primary_key=True, sa_type=MemoryRowId)
+    id: str = Field(max_length=40, unique=True, nullable=False)
+    org: str = Field(max_length=64, nullable=False)
+    workspace: str = Field(max_length=64, nullable=False)
+    project: str = Field(max_length=64, nullable=False)
+    tier: str = Field(max_length=16, nullable=False)
+    scope: str = Field(max_length=40, nullable=False)
+    kind: str = Field(max_length=20, nullable=False)
+    content: str = Field(sa_type=sa.Text, nullable=False)
+    tags: list[str] = Field(default_factory=list, sa_type=JsonType, nullable=False)
+    tags_text: str = Field(default="", sa_type=sa.Text, nullable=False)
+    artifact_refs: list[str] = Field(default_factory=list, sa_type=JsonType, nullable=False)
+    classification: str = Field(max_length=20, nullable=False)
+    source_memory_id: str | None = Field(default=None, max_length=40)
+    promotion_id: str | None = Field(default=None, max_length=40)
+    scrub: dict[str, Any] | None = Field(default=None, sa_type=JsonType)
+    reviewed_by: str | None = Field(default=None, max_length=200)
+    created_by: str = Field(max_length=200, nullable=False)
+    created_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    expires_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    v: int = Field(default=1, nullable=False)
+
+
+class MemoryPromotionRow(SQLModel, table=True):
+    """A promotion waiting for (or past) its review; holds the already scrubbed copy."""
+
+    __tablename__ = "memory_promotions"
+    __table_args__ = (
+        sa.Index("ix_memory_promotions_approval", "approval_id"),
+        sa.Index("ix_memory_promotions_source", "source_memory_id"),
+    )
+    id: str = Field(primary_key=True, max_length=40)
+    source_memory_id: str = Field(max_length=40, nullable=False)
+    org: str = Field(max_length=64, nullable=False)
+    workspace: str = Field(max_length=64, nullable=False)
+    project: str = Field(max_length=64, nullable=False)
+    source_tier: str = Field(max_length=16, nullable=False)
+    target_tier: str = Field(max_length=16, nullable=False)
+    kind: str = Field(max_length=20, nullable=False)
+    content: str = Field(sa_type=sa.Text, nullable=False)
+    tags: list[str] = Field(default_factory=list, sa_type=JsonType, nullable=False)
+    artifact_refs: list[str] = Field(default_factory=list, sa_type=JsonType, nullable=False)
+    classification: str = Field(max_length=20, nullable=False)
+    scrub: dict[str, Any] = Field(default_factory=dict, sa_type=JsonType, nullable=False)
+    status: str = Field(max_length=20, nullable=False)
+    approval_id: str | None = Field(default=None, max_length=40)
+    requested_by: str = Field(max_length=200, nullable=False)
+    decided_by: str | None = Field(default=None, max_length=200)
+    result_memory_id: str | None = Field(default=None, max_length=40)
+    created_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    decided_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    v: int = Field(default=1, nullable=False)
+
+
+class MemoryAuditRow(SQLModel, table=True):
+    __tablename__ = "memory_audit"
+    __table_args__ = (
+        sa.Index("ix_memory_audit_partition", "org", "workspace", "project", "id"),
+        sa.Index("ix_memory_audit_memory", "memory_id", "id"),
+    )
+    id: str = Field(primary_key=True, max_length=40)
+    action: str = Field(max_length=20, nullable=False)
+    actor: str = Field(max_length=200, nullable=False)
+    org: str = Field(max_length=64, nullable=False)
+    workspace: str = Field(max_length=64, nullable=False)
+    project: str = Field(max_length=64, nullable=False)
+    tier: str | None = Field(default=None, max_length=16)
+    memory_id: str | None = Field(default=None, max_length=40)
+    outcome: str = Field(max_length=20, nullable=False)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JsonType, nullable=False)
+    at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
