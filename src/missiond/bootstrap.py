@@ -14,6 +14,9 @@ from missiond.services.batch import BatchService
 from missiond.services.events import EventService
 from missiond.services.hub import EventHub
 from missiond.services.leases import LeaseService
+from missiond.services.mission_engine import MissionEngine
+from missiond.services.mission_runtime import MissionRuntime
+from missiond.services.missions import MissionService
 from missiond.services.resources import ResourceService
 from missiond.services.routine_runner import RoutineRunner
 from missiond.services.routines import RoutineService
@@ -45,6 +48,8 @@ class System:
     approvals: ApprovalService
     routines: RoutineService
     runner: RoutineRunner
+    missions: MissionService
+    mission_runtime: MissionRuntime
     schema_version: str
     admin_token: str
 
@@ -71,6 +76,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Sys
     )
     store.on_commit(hub.notify)
     approvals = ApprovalService(store)
+    mission_engine = MissionEngine()
     return System(
         settings=settings,
         store=store,
@@ -86,6 +92,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Sys
         approvals=approvals,
         routines=RoutineService(store, approvals),
         runner=RoutineRunner(store),
+        missions=MissionService(store, mission_engine),
+        mission_runtime=MissionRuntime(store, mission_engine, approvals, settings.home),
         schema_version=schema_version,
         admin_token=admin_token,
     )

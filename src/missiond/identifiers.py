@@ -23,6 +23,7 @@ PREFIXES = frozenset(
         "nte",
         "stp",
         "run",
+        "cmd",
     }
 )
 

@@ -19,6 +19,7 @@ from litestar.plugins.pydantic import PydanticInitPlugin
 from missiond import __version__
 from missiond.api.controllers.agents import AgentsController
 from missiond.api.controllers.events import EventsController
+from missiond.api.controllers.missions import MissionsController
 from missiond.api.controllers.resources import ResourcesController
 from missiond.api.controllers.routines import RoutinesController
 from missiond.api.controllers.system import PublicController, SystemController
@@ -77,6 +78,7 @@ def _build(system: System, openapi: OpenAPIConfig, lifespan: Any) -> Litestar:
             TasksController,
             AgentsController,
             RoutinesController,
+            MissionsController,
         ],
         dependencies={"system": Provide(provide_system), "ctx": Provide(provide_ctx)},
         guards=[require_token],

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import anyio.to_thread
 
+from missiond.api.mission_driver import MissionDriver
 from missiond.api.scheduler import SchedulerDriver
 from missiond.bootstrap import System
 from missiond.core.events import EventFilter
@@ -58,6 +59,7 @@ def start_reactors(system: System) -> list[asyncio.Task[None]]:
             _loop("ttl sweeper", lambda: _sweep_all(system), None, 1.0), name="missiond-ttl-sweeper"
         ),
         asyncio.create_task(SchedulerDriver(system).run(), name="missiond-scheduler"),
+        asyncio.create_task(MissionDriver(system).run(), name="missiond-missions"),
         asyncio.create_task(
             _loop("approval sweeper", lambda: _drain(system.approvals.sweep), None, 5.0),
             name="missiond-approval-sweeper",

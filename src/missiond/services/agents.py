@@ -24,6 +24,9 @@ DEFAULT_CAPABILITIES = (
     "events:write",
     "resources:read",
     "resources:write",
+    "missions:read",
+    "missions:submit",
+    "missions:review",
 )
 _CAPABILITY = re.compile(r"(\*|[a-z][a-z_]*:(\*|[a-z][a-z_]*)|admin)")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")

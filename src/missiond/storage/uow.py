@@ -23,6 +23,7 @@ from missiond.errors import MissiondError, StorageUnavailable
 from missiond.identifiers import new_id
 from missiond.storage.engine import IMMEDIATE, is_sqlite
 from missiond.storage.event_log import EventLog
+from missiond.storage.missions import MissionStore
 from missiond.storage.records import Idempotency, Tokens
 from missiond.storage.resources import ReactorCursors, Resources
 from missiond.storage.routines import ApprovalStore, RoutineStore
@@ -48,6 +49,7 @@ class UnitOfWork:
         self.agents = AgentStore(session)
         self.routines = RoutineStore(session)
         self.approvals = ApprovalStore(session)
+        self.missions = MissionStore(session)
         self.appended: list[Event] = []
 
     def reserve(self, count: int) -> int:
