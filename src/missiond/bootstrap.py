@@ -14,6 +14,7 @@ from missiond.services.batch import BatchService
 from missiond.services.events import EventService
 from missiond.services.hub import EventHub
 from missiond.services.leases import LeaseService
+from missiond.services.memory import MemoryService
 from missiond.services.mission_engine import MissionEngine
 from missiond.services.mission_runtime import MissionRuntime
 from missiond.services.missions import MissionService
@@ -48,6 +49,7 @@ class System:
     approvals: ApprovalService
     routines: RoutineService
     runner: RoutineRunner
+    memory: MemoryService
     missions: MissionService
     mission_runtime: MissionRuntime
     schema_version: str
@@ -92,6 +94,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Sys
         approvals=approvals,
         routines=RoutineService(store, approvals),
         runner=RoutineRunner(store),
+        memory=MemoryService(store, approvals),
         missions=MissionService(store, mission_engine),
         mission_runtime=MissionRuntime(store, mission_engine, approvals, settings.home),
         schema_version=schema_version,

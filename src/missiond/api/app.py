@@ -19,6 +19,7 @@ from litestar.plugins.pydantic import PydanticInitPlugin
 from missiond import __version__
 from missiond.api.controllers.agents import AgentsController
 from missiond.api.controllers.events import EventsController
+from missiond.api.controllers.memory import MemoryController
 from missiond.api.controllers.missions import MissionsController
 from missiond.api.controllers.resources import ResourcesController
 from missiond.api.controllers.routines import RoutinesController
@@ -78,6 +79,7 @@ def _build(system: System, openapi: OpenAPIConfig, lifespan: Any) -> Litestar:
             TasksController,
             AgentsController,
             RoutinesController,
+            MemoryController,
             MissionsController,
         ],
         dependencies={"system": Provide(provide_system), "ctx": Provide(provide_ctx)},

@@ -61,6 +61,10 @@ def start_reactors(system: System) -> list[asyncio.Task[None]]:
         asyncio.create_task(SchedulerDriver(system).run(), name="missiond-scheduler"),
         asyncio.create_task(MissionDriver(system).run(), name="missiond-missions"),
         asyncio.create_task(
+            _loop("memory sweeper", lambda: _drain(system.memory.sweep), None, 5.0),
+            name="missiond-memory-sweeper",
+        ),
+        asyncio.create_task(
             _loop("approval sweeper", lambda: _drain(system.approvals.sweep), None, 5.0),
             name="missiond-approval-sweeper",
         ),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 Tier = Literal["session", "project", "team", "curated"]
@@ -41,8 +41,54 @@ _WORD = re.compile(r"[^\W_]+")
 # Words that carry no meaning for recall. Dropped on both backends so that SQLite (which
 # keeps them) and PostgreSQL's english configuration (which drops them) see one query.
 STOPWORDS = frozenset(
-    "a an and are as at be but by for from has have how i if in into is it its of on or that the "
-    "their then there these they this to was were what when where which who why will with you your".split()
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "",
+    }
 )
 
 
@@ -84,7 +130,6 @@ class Grant:
     require_review_for_promote: bool = True
     read_audit: bool = False
     expires_at_us: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The shape stored on a token (`api_tokens.partition`), versioned."""

@@ -89,7 +89,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "private_key",
-        _rx(r"PuTTY-User-Key-File-\d+:[\s\S]*?Private-Lines:\s*\d+\s*" + _B64 + r"{16,}[\s\S]*?(?:\n\s*\n|\Z)"),
+        _rx(
+            r"PuTTY-User-Key-File-\d+:[\s\S]*?Private-Lines:\s*\d+\s*" + _B64 + r"{16,}[\s\S]*?(?:\n\s*\n|\Z)"
+        ),
         action="block",
         hints=("putty-user-key-file",),
     ),
@@ -118,7 +120,9 @@ RULES: tuple[Rule, ...] = (
     Rule("slack_token", _rx(r"\bxapp-\d-[A-Z0-9]+-\d+-[a-f0-9]{32,}\b"), hints=("xapp-",)),
     Rule(
         "slack_webhook",
-        _rx(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/T[A-Z0-9]+/[A-Za-z0-9/]{8,}[A-Za-z0-9]"),
+        _rx(
+            r"https://hooks\.slack\.com/(?:services|workflows|triggers)/T[A-Z0-9]+/[A-Za-z0-9/]{8,}[A-Za-z0-9]"
+        ),
         hints=("hooks.slack.com",),
     ),
     Rule(
@@ -134,7 +138,9 @@ RULES: tuple[Rule, ...] = (
     Rule("stripe_key", _rx(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,}\b"), hints=("k_live_", "k_test_")),
     Rule("npm_token", _rx(r"\bnpm_[A-Za-z0-9]{36}\b"), hints=("npm_",)),
     Rule("pypi_token", _rx(r"\bpypi-AgE[A-Za-z0-9_\-]{50,}"), hints=("pypi-AgE",)),
-    Rule("jwt", _rx(r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"), hints=("eyJ",)),
+    Rule(
+        "jwt", _rx(r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"), hints=("eyJ",)
+    ),
     Rule(
         "bearer_token",
         _rx(r"(?i)\bbearer\s+([A-Za-z0-9\-._~+/]*[0-9][A-Za-z0-9\-._~+/]*=*)(?![A-Za-z0-9\-._~+/$<{])"),
@@ -155,7 +161,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "dotenv_secret",
-        _rx(r"(?m)^[ \t]*(?:export[ \t]+)?" + _SECRET_NAME + r"[ \t]*=[ \t]*[\"']?([^\s\"'#]+)", re.IGNORECASE),
+        _rx(
+            r"(?m)^[ \t]*(?:export[ \t]+)?" + _SECRET_NAME + r"[ \t]*=[ \t]*[\"']?([^\s\"'#]+)", re.IGNORECASE
+        ),
         group=1,
         hints=("=",),
     ),
@@ -235,7 +243,8 @@ def _ds_plugins() -> tuple[list[tuple[str, re.Pattern[str], tuple[str, ...]]], A
     from detect_secrets.plugins.keyword import KeywordDetector
 
     patterns: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = []
-    for secret_type, plugin in sorted(get_mapping_from_secret_type_to_class().items()):
+    mapping: dict[str, type[Any]] = get_mapping_from_secret_type_to_class()
+    for secret_type, plugin in sorted(mapping.items()):
         if plugin.__name__ in _DS_LEFT_OUT or not issubclass(plugin, RegexBasedDetector):
             continue
         name = _type_name(secret_type)
