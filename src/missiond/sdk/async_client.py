@@ -26,6 +26,8 @@ from missiond.sdk.base import (
     query_params,
 )
 from missiond.sdk.errors import ProtocolError, error_from_response
+from missiond.sdk.memory import AsyncMemoryMethods
+from missiond.sdk.missions import AsyncMissionMethods
 from missiond.sdk.models import (
     Agent,
     AgentSession,
@@ -53,7 +55,7 @@ from missiond.sdk.models import (
 from missiond.sdk.streams import StreamCursor, aiter_resource_stream, aiter_stream
 
 
-class AsyncClient(ClientBase):
+class AsyncClient(AsyncMissionMethods, AsyncMemoryMethods, ClientBase):
     """A non-blocking client for one missiond server.
 
     Use it as an async context manager, or await `aclose()` when done::

@@ -26,6 +26,8 @@ from missiond.sdk.base import (
     query_params,
 )
 from missiond.sdk.errors import ProtocolError, error_from_response
+from missiond.sdk.memory import MemoryMethods
+from missiond.sdk.missions import MissionMethods
 from missiond.sdk.models import (
     Agent,
     AgentSession,
@@ -53,7 +55,7 @@ from missiond.sdk.models import (
 from missiond.sdk.streams import StreamCursor, iter_resource_stream, iter_stream
 
 
-class Client(ClientBase):
+class Client(MissionMethods, MemoryMethods, ClientBase):
     """A blocking client for one missiond server.
 
     Use it as a context manager, or call `close()` when done::

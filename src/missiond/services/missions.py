@@ -129,13 +129,13 @@ class MissionService:
         with self._store.read() as uow:
             rows = uow.missions.list(status=status, after_id=after, limit=limit + 1)
             counts = uow.missions.counts()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return {
-            "items": [mission_summary(r) for r in rows],
-            "next_cursor": rows[-1].id if more and rows else None,
-            "counts": counts,
-        }
+            more = len(rows) > limit
+            rows = rows[:limit]
+            return {
+                "items": [mission_summary(r) for r in rows],
+                "next_cursor": rows[-1].id if more and rows else None,
+                "counts": counts,
+            }
 
     def get(self, ctx: RequestContext, mission_id: str) -> dict[str, Any]:
         ctx.principal.require("missions:read")
