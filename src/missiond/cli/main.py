@@ -17,6 +17,7 @@ from missiond.cli.agents import agent
 from missiond.cli.app import JSON_HELP, App, CliDeps, CliGroup
 from missiond.cli.autostart import AutostartFailed
 from missiond.cli.events import events
+from missiond.cli.memory import memory
 from missiond.cli.missions import mission, review, work
 from missiond.cli.output import Output
 from missiond.cli.resources import resource
@@ -100,6 +101,7 @@ cli.add_command(task)
 cli.add_command(agent)
 cli.add_command(routine)
 cli.add_command(approval)
+cli.add_command(memory)
 cli.add_command(mission)
 cli.add_command(work)
 cli.add_command(review)
