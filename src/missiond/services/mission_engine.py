@@ -57,13 +57,23 @@ class MissionEngine:
         if row is None:
             raise MissionNotFound(f"no mission {mission_id!r}", mission_id=mission_id)
         key = (row.id, row.rev)
-        state = self._cache.get(key)
-        if state is None:
+        state = uow.scratch.get(key) or self._cache.get(key)
+        if not isinstance(state, MissionState):
             state = state_from_dict(row.state)
+            self._remember(uow, key, state)
+        return row, state
+
+    def _remember(self, uow: UnitOfWork, key: tuple[str, int], state: MissionState) -> None:
+        """Parsed states are memoized per revision; the shared memo learns a revision
+        only once its transaction committed (a rolled-back one never reaches it)."""
+        uow.scratch[key] = state
+
+        def publish() -> None:
             if len(self._cache) > 2000:
                 self._cache.clear()
             self._cache[key] = state
-        return row, state
+
+        uow.committed.append(publish)
 
     def create(
         self, uow: UnitOfWork, state: MissionState, commands: list[Command], created_by: str
@@ -83,7 +93,7 @@ class MissionEngine:
         last = self._carry_out(uow, row, commands)
         row.applied_seq = last or 0
         uow.missions.save(row)
-        self._cache[(row.id, row.rev)] = state
+        self._remember(uow, (row.id, row.rev), state)
         return row
 
     def apply(
@@ -116,7 +126,7 @@ class MissionEngine:
         row.rev += 1
         row.updated_at_us = uow.now_us
         uow.missions.save(row)
-        self._cache[(row.id, row.rev)] = new_state
+        self._remember(uow, (row.id, row.rev), new_state)
         return Applied(new_state, commands, True, None, seq)
 
     def _carry_out(self, uow: UnitOfWork, row: MissionRow, commands: list[Command]) -> int | None:

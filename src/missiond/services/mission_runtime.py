@@ -122,37 +122,46 @@ class MissionRuntime:
             return uow.missions.next_due_at()
 
     def step(self, limit: int = 64) -> tuple[int, list[SlowCommand]]:
-        """Execute due quick commands; returns (how many ran, slow ones now marked running)."""
+        """Execute due quick commands; returns (how many ran, slow ones now marked running).
+
+        A batch runs in one transaction (one commit for many commands); if any
+        command in it fails, the batch is rolled back and each command runs on its
+        own, so one bad command cannot hold the others up."""
+        try:
+            with self._store.write(actor=ACTOR) as uow:
+                due = uow.missions.due_commands(uow.now_us, limit)
+                slow = [found for row in due if (found := self._execute_row(uow, row)) is not None]
+                return len(due), slow
+        except Exception:
+            log.warning("a mission command batch failed; running its commands one by one", exc_info=True)
         with self._store.read() as uow:
-            due = [c.id for c in uow.missions.due_commands(uow.now_us, limit)]
-        slow: list[SlowCommand] = []
-        for command_id in due:
+            ids = [c.id for c in uow.missions.due_commands(uow.now_us, limit)]
+        slow = []
+        for command_id in ids:
             try:
-                found = self._execute(command_id)
+                with self._store.write(actor=ACTOR) as uow:
+                    row = uow.missions.get_command(command_id)
+                    pending = row is not None and row.status == "pending"
+                    found = self._execute_row(uow, row) if row is not None and pending else None
             except Exception:
                 log.exception("mission command %s failed", command_id)
                 self._mark_failed(command_id)
                 continue
             if found is not None:
                 slow.append(found)
-        return len(due), slow
+        return len(ids), slow
 
-    def _execute(self, command_id: str) -> SlowCommand | None:
-        with self._store.write(actor=ACTOR) as uow:
-            row = uow.missions.get_command(command_id)
-            if row is None or row.status != "pending":
-                return None
-            _, state = self._engine.load(uow, row.mission_id)
-            spec = state.spec
-            role = spec.roles.get(str(row.payload.get("role")))
-            if row.kind in SLOW or (row.kind == "dispatch" and role is not None and role.adapter == "exec"):
-                row.status, row.tries, row.updated_at_us = "running", row.tries + 1, uow.now_us
-                uow.missions.save(row)
-                return SlowCommand(row.id, row.mission_id, row.kind, dict(row.payload), spec)
-            handler = self._quick[row.kind]
-            handler(self, uow, row, spec)
-            self._done(uow, row)
-            return None
+    def _execute_row(self, uow: UnitOfWork, row: MissionCommandRow) -> SlowCommand | None:
+        _, state = self._engine.load(uow, row.mission_id)
+        spec = state.spec
+        role = spec.roles.get(str(row.payload.get("role")))
+        if row.kind in SLOW or (row.kind == "dispatch" and role is not None and role.adapter == "exec"):
+            row.status, row.tries, row.updated_at_us = "running", row.tries + 1, uow.now_us
+            uow.missions.save(row)
+            return SlowCommand(row.id, row.mission_id, row.kind, dict(row.payload), spec)
+        self._quick[row.kind](self, uow, row, spec)
+        self._done(uow, row)
+        return None
 
     def _done(self, uow: UnitOfWork, row: MissionCommandRow, result: dict[str, Any] | None = None) -> None:
         row.status, row.updated_at_us = "done", uow.now_us

@@ -57,8 +57,7 @@ class MissionStore:
         return self._s.get(MissionRow, mission_id)
 
     def save(self, row: object) -> None:
-        self._s.add(row)
-        self._s.flush()
+        self._s.add(row)  # flushed with the transaction (or by autoflush before a query)
 
     def list(self, *, status: str | None, after_id: str | None, limit: int) -> list[MissionRow]:
         stmt = select(MissionRow)
@@ -74,7 +73,6 @@ class MissionStore:
 
     def add_commands(self, rows: Sequence[MissionCommandRow]) -> None:
         self._s.add_all(rows)
-        self._s.flush()
 
     def get_command(self, command_id: str) -> MissionCommandRow | None:
         return self._s.get(MissionCommandRow, command_id)

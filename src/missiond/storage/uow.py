@@ -51,6 +51,10 @@ class UnitOfWork:
         self.approvals = ApprovalStore(session)
         self.missions = MissionStore(session)
         self.appended: list[Event] = []
+        # Per-transaction memo for services (for example parsed state by revision), and
+        # callbacks run only once the transaction has committed.
+        self.scratch: dict[object, object] = {}
+        self.committed: list[Callable[[], None]] = []
 
     def reserve(self, count: int) -> int:
         """Reserve `count` seqs for events whose payload needs its own revision; returns the first."""
@@ -104,6 +108,8 @@ class Store:
             except BaseException:
                 session.rollback()
                 raise
+        for callback in uow.committed:
+            callback()
         if uow.appended:
             for listener in self._listeners:
                 listener(uow.appended)

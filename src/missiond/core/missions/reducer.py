@@ -18,7 +18,7 @@ pausing stops new work in one place and resuming restarts it in one place.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from missiond.core.missions.spec import PLAN_ITEM, MissionSpec, _Reader, parse_items
@@ -145,13 +145,17 @@ def _item_at(state: MissionState, data: Mapping[str, Any], statuses: frozenset[s
 
 
 def _put(state: MissionState, item: Item) -> MissionState:
-    return replace(state, items=tuple(item if i.id == item.id else i for i in state.items))
+    items = state.items
+    for index, old in enumerate(items):
+        if old.id == item.id:
+            return state._replace(items=(*items[:index], item, *items[index + 1 :]))
+    raise KeyError(item.id)
 
 
 def _with_attempt(item: Item, **changes: Any) -> Item:
     current = item.attempt
     assert current is not None
-    return replace(item, attempts=(*item.attempts[:-1], replace(current, **changes)))
+    return item._replace(attempts=(*item.attempts[:-1], current._replace(**changes)))
 
 
 def instructions(spec: MissionSpec, item: Item, role: str, feedback: tuple[str, ...]) -> str:
@@ -193,8 +197,8 @@ def _advance(state: MissionState, at: str, commands: list[Command]) -> MissionSt
     spec = state.spec
     if not state.items:
         if state.planner.status == "idle":
-            planner = replace(state.planner, status="planning", attempts=state.planner.attempts + 1)
-            state = replace(state, planner=planner)
+            planner = state.planner._replace(status="planning", attempts=state.planner.attempts + 1)
+            state = state._replace(planner=planner)
             commands.append(
                 Dispatch(
                     PLAN_ITEM,
@@ -206,25 +210,25 @@ def _advance(state: MissionState, at: str, commands: list[Command]) -> MissionSt
             )
         return state
     status = {i.id: i.status for i in state.items}
-    changed = True
+    changed = any(s in ("todo", "blocked") for s in status.values())
     while changed:  # a failure cascades through dependents in one pass
         changed = False
         for item in state.items:
-            if item.status not in ("todo", "blocked"):
+            current = status[item.id]
+            if current not in ("todo", "blocked"):
                 continue
-            dead = [d for d in item.depends_on if status[d] in ("failed", "cancelled")]
-            if dead:
-                reason = f"dependency {dead[0]} {status[dead[0]]}"
-                item = replace(item, status="failed", reason=reason)
+            dead = next((d for d in item.depends_on if status[d] in ("failed", "cancelled")), None)
+            if dead is not None:
+                reason = f"dependency {dead} {status[dead]}"
+                state = _put(state, item._replace(status="failed", reason=reason))
                 commands.append(RecordFact("work.failed", {"item_id": item.id, "reason": reason}))
+                status[item.id] = "failed"
                 changed = True
-            elif all(status[d] == "done" for d in item.depends_on):
-                item = replace(item, status="ready")
-            else:
-                item = replace(item, status="blocked")
-            if item.status != status[item.id]:
-                status[item.id] = item.status
-                state = _put(state, item)
+                continue
+            target = "ready" if all(status[d] == "done" for d in item.depends_on) else "blocked"
+            if target != current:
+                state = _put(state, item._replace(status=target))
+                status[item.id] = target
     in_flight = sum(1 for i in state.items if i.status in IN_FLIGHT)
     for item in state.items:
         if item.status == "review" and item.attempt and not item.attempt.review_requested:
@@ -234,8 +238,8 @@ def _advance(state: MissionState, at: str, commands: list[Command]) -> MissionSt
             state = _put(state, _with_attempt(item, test_started=True))
         elif item.status in ("ready", "rework") and in_flight < spec.budgets.max_parallel:
             n = len(item.attempts) + 1
-            item = replace(
-                item, status="in_progress", attempts=(*item.attempts, Attempt(n=n, role=item.role))
+            item = item._replace(
+                status="in_progress", attempts=(*item.attempts, Attempt(n=n, role=item.role))
             )
             text = instructions(spec, item, item.role, item.feedback)
             commands.append(Dispatch(item.id, item.role, n, text, item.feedback))
@@ -273,32 +277,32 @@ def _finish(
         if item.status in IN_FLIGHT and item.attempt:
             commands.append(ReleaseWork(item.id, item.attempt.n, f"mission {status}"))
     items = tuple(
-        i if i.status in ITEM_TERMINAL else replace(i, status="cancelled", reason=f"mission {status}")
+        i if i.status in ITEM_TERMINAL else i._replace(status="cancelled", reason=f"mission {status}")
         for i in state.items
     )
     commands.append(RecordFact(f"mission.{status}", {"reason": reason} if reason else {}))
     commands.append(Finish(status, reason))
-    return replace(state, status=status, items=items, finished_at=at, reason=reason)
+    return state._replace(status=status, items=items, finished_at=at, reason=reason)
 
 
 def _halt(state: MissionState, reason: str, commands: list[Command]) -> MissionState:
     commands.append(RecordFact("mission.halted", {"reason": reason}))
     commands.append(Notice("warning", f"mission halted: {reason}"))
-    return replace(state, status="halted", reason=reason)
+    return state._replace(status="halted", reason=reason)
 
 
 def _send_back(state: MissionState, item: Item, feedback: str, at: str, commands: list[Command]) -> Result:
     attempt = item.attempt.n if item.attempt else 0
     if item.reworks >= state.spec.budgets.max_rework:
         reason = f"rework budget spent ({state.spec.budgets.max_rework}); last feedback: {feedback}"
-        item = replace(item, status="failed", feedback=(*item.feedback, feedback), reason=reason[:4000])
+        item = item._replace(status="failed", feedback=(*item.feedback, feedback), reason=reason[:4000])
         commands.append(
             RecordFact(
                 "work.failed", {"item_id": item.id, "attempt": attempt, "reason": "rework budget spent"}
             )
         )
     else:
-        item = replace(item, status="rework", reworks=item.reworks + 1, feedback=(*item.feedback, feedback))
+        item = item._replace(status="rework", reworks=item.reworks + 1, feedback=(*item.feedback, feedback))
         commands.append(
             RecordFact(
                 "work.rework_requested",
@@ -319,7 +323,7 @@ def _started(state: MissionState, event: MissionEvent) -> Result:
     if state.status != "draft":
         raise _Skip(f"mission is {state.status}; only a draft starts")
     commands: list[Command] = []
-    state = replace(state, status="running", started_at=event.at)
+    state = state._replace(status="running", started_at=event.at)
     if state.spec.budgets.max_duration_s:
         commands.append(ScheduleTimeout(state.spec.budgets.max_duration_s, "mission.deadline_passed"))
     return _advance(state, event.at, commands), commands
@@ -333,10 +337,10 @@ def _plan_submitted(state: MissionState, event: MissionEvent) -> Result:
     specs = parse_items(reader, event.data.get("items"), "data.items", state.spec.roles)
     if reader.problems:
         reasons = tuple(f"{f}: {m}" for f, m in reader.problems)
-        planner = replace(
-            state.planner, status="idle", rejections=state.planner.rejections + 1, feedback=reasons
+        planner = state.planner._replace(
+            status="idle", rejections=state.planner.rejections + 1, feedback=reasons
         )
-        state = replace(state, planner=planner)
+        state = state._replace(planner=planner)
         commands.append(RecordFact("mission.plan_rejected", {"reasons": list(reasons)}))
         if planner.rejections >= MAX_PLAN_REJECTIONS:
             return _halt(state, f"plan rejected {planner.rejections} times", commands), commands
@@ -345,7 +349,7 @@ def _plan_submitted(state: MissionState, event: MissionEvent) -> Result:
         Item(id=i.id, title=i.title, description=i.description, role=i.role, depends_on=i.depends_on)
         for i in specs
     )
-    state = replace(state, items=items, planner=replace(state.planner, status="done", feedback=()))
+    state = state._replace(items=items, planner=state.planner._replace(status="done", feedback=()))
     commands.append(RecordFact("mission.plan_accepted", {"items": [i.id for i in items]}))
     return _advance(state, event.at, commands), commands
 
@@ -353,7 +357,7 @@ def _plan_submitted(state: MissionState, event: MissionEvent) -> Result:
 def _paused(state: MissionState, event: MissionEvent) -> Result:
     if state.status != "running":
         raise _Skip(f"mission is {state.status}; only a running mission pauses")
-    return replace(state, status="paused"), []
+    return state._replace(status="paused"), []
 
 
 def _resumed(state: MissionState, event: MissionEvent) -> Result:
@@ -362,8 +366,8 @@ def _resumed(state: MissionState, event: MissionEvent) -> Result:
     commands: list[Command] = []
     planner = state.planner
     if state.status == "halted" and planner.status == "idle":
-        planner = replace(planner, rejections=0)
-    state = replace(state, status="running", reason=None, planner=planner)
+        planner = planner._replace(rejections=0)
+    state = state._replace(status="running", reason=None, planner=planner)
     return _advance(state, event.at, commands), commands
 
 
@@ -404,9 +408,9 @@ def _submitted(state: MissionState, event: MissionEvent) -> Result:
     if not ok:
         return _send_back(state, item, f"the run failed: {summary or 'no summary given'}", event.at, commands)
     if state.spec.review.required:
-        item = replace(item, status="review")
+        item = item._replace(status="review")
     elif state.spec.test is not None:
-        item = replace(item, status="test")
+        item = item._replace(status="test")
     else:
         item = _done(item, commands)
     return _advance(_put(state, item), event.at, commands), commands
@@ -416,7 +420,7 @@ def _done(item: Item, commands: list[Command]) -> Item:
     commands.append(
         RecordFact("work.done", {"item_id": item.id, "attempt": item.attempt.n if item.attempt else 0})
     )
-    return replace(item, status="done", reason=None)
+    return item._replace(status="done", reason=None)
 
 
 def _review_requested(state: MissionState, event: MissionEvent) -> Result:
@@ -430,7 +434,7 @@ def _approved(state: MissionState, event: MissionEvent) -> Result:
     reviewer = _text(event.data, "reviewer", required=False)
     item = _with_attempt(item, review="approved", reviewer=reviewer)
     commands: list[Command] = []
-    item = replace(item, status="test") if state.spec.test is not None else _done(item, commands)
+    item = item._replace(status="test") if state.spec.test is not None else _done(item, commands)
     return _advance(_put(state, item), event.at, commands), commands
 
 
