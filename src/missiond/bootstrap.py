@@ -79,6 +79,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Sys
     store.on_commit(hub.notify)
     approvals = ApprovalService(store)
     mission_engine = MissionEngine()
+    missions = MissionService(store, mission_engine)
     return System(
         settings=settings,
         store=store,
@@ -93,9 +94,9 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Sys
         batch=BatchService(store),
         approvals=approvals,
         routines=RoutineService(store, approvals),
-        runner=RoutineRunner(store),
+        runner=RoutineRunner(store, missions),
         memory=MemoryService(store, approvals),
-        missions=MissionService(store, mission_engine),
+        missions=missions,
         mission_runtime=MissionRuntime(store, mission_engine, approvals, settings.home),
         schema_version=schema_version,
         admin_token=admin_token,

@@ -12,6 +12,8 @@ from typing import Any
 
 from missiond.core.events import NewEvent
 from missiond.services.connectors import REGISTRY, Outcome, run_command
+from missiond.services.context import system_context
+from missiond.services.missions import MissionService
 from missiond.services.routines import run_to_wire
 from missiond.services.tasks import TaskBoard, TaskDraft
 from missiond.storage.uow import Store
@@ -20,8 +22,9 @@ ACTOR = "system.scheduler"
 
 
 class RoutineRunner:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, missions: MissionService | None = None) -> None:
         self._store = store
+        self._missions = missions  # the `mission` action starts a mission from its spec template
 
     def recover(self) -> int:
         with self._store.write(actor=ACTOR) as uow:
@@ -75,6 +78,8 @@ class RoutineRunner:
             run.status = "succeeded" if outcome.ok else "failed"
             run.finished_at_us = uow.now_us
             run.detail = {**run.detail, **outcome.detail}
+            if isinstance(outcome.detail.get("mission_id"), str):
+                run.mission_id = outcome.detail["mission_id"]
             uow.routines.save(run)
             uow.emit(
                 NewEvent(
@@ -101,6 +106,10 @@ class RoutineRunner:
                 return connector.run(action["params"], float(action.get("timeout_s") or 60))
             if kind == "task":
                 return self._create_task(run_id, routine_id, action["task"])
+            if kind == "mission" and self._missions is not None:
+                ctx = system_context(f"routine:{routine_id}")
+                created, _ = self._missions.create(ctx, action["spec"], start=bool(action.get("start", True)))
+                return Outcome(True, {"mission_id": created["id"], "mission_status": created["status"]})
         except Exception as exc:  # an action's failure is the run's outcome, not the server's
             return Outcome(False, {"error": type(exc).__name__, "message": str(exc)[:500]})
         return Outcome(False, {"error": f"unknown action kind {kind!r}"})

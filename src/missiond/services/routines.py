@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from missiond.core.events import NewEvent, from_us, to_us
+from missiond.core.missions.spec import SpecInvalid, parse_spec
 from missiond.core.policies.gate import Decision, classify, decide
 from missiond.core.routines.misfire import Misfire, MisfirePolicy, plan_due
 from missiond.core.routines.schedule import CronSchedule, IntervalSchedule, Schedule, ScheduleError
@@ -103,7 +104,21 @@ def validate_action(action: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(task, dict) or not str(task.get("title") or "").strip():
             raise ValidationFailed.field("body.action.task.title", "a task action needs a task with a title")
         return {"kind": "task", "task": task}
-    raise ValidationFailed.field("body.action.kind", "must be command, connector or task")
+    if kind == "mission":
+        spec = action.get("spec")
+        try:
+            parse_spec(spec)
+        except SpecInvalid as exc:
+            field, message = exc.problems[0]
+            raise ValidationFailed(
+                f"body.action.spec: {field.removeprefix('body.')}: {message}",
+                errors=[
+                    {"field": "body.action.spec." + f.removeprefix("body."), "message": m}
+                    for f, m in exc.problems
+                ],
+            ) from None
+        return {"kind": "mission", "spec": spec, "start": bool(action.get("start", True))}
+    raise ValidationFailed.field("body.action.kind", "must be command, connector, task or mission")
 
 
 def validate_misfire(raw: dict[str, Any] | None) -> dict[str, Any]:
