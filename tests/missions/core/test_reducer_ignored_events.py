@@ -151,11 +151,6 @@ RECORDING_STORIES = [
         {},
         ["start", "cancel"],
         id="cancelled",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="src bug: reducer.py:283 (_finish) records 'mission.cancelled', which is an INPUT type "
-            "(reducer.py:51), not a RECORDED type: folding it back answers a warning notice",
-        ),
     ),
 ]
 
@@ -174,11 +169,6 @@ def test_every_fact_the_reducer_records_folds_back_silently(
         assert state is m.state
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: reducer.py:385 (_deadline) formats max_duration_s with ':g' when it is None, "
-    "raising TypeError for a deadline event on a mission without a duration budget",
-)
 def test_a_deadline_for_a_mission_without_a_duration_budget_is_ignored() -> None:
     m = Mission.of("a").do("start")
     before = m.state
@@ -187,11 +177,6 @@ def test_a_deadline_for_a_mission_without_a_duration_budget_is_ignored() -> None
     assert len(m.warnings()) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: reducer.py:99-108 (on_event) never checks that event.data is a mapping; handlers call "
-    "data.get and raise AttributeError",
-)
 @pytest.mark.parametrize("data", [None, ["a", 1]], ids=["data-none", "data-a-list"])
 def test_event_data_that_is_not_an_object_is_ignored(data: Any) -> None:
     m = Mission.of("a").do("start")

@@ -111,7 +111,7 @@ def test_cancelling_releases_open_work_and_cancels_open_items(
     m = Mission.of("a", "b:a").do(*steps, "cancel")
     assert [(r.item_id, r.attempt) for r in m.last(ReleaseWork)] == released
     assert m.statuses() == {"a": "cancelled", "b": "cancelled"}
-    assert m.last(RecordFact) == [RecordFact("mission.cancelled", {"reason": "not needed any more"})]
+    assert m.last(RecordFact) == [], "the cancel is itself the event `mission.cancelled`: no second fact"
     assert m.last(Finish) == [Finish("cancelled", "not needed any more")]
     assert m.state.finished_at == m.events[-1].at
 
@@ -407,10 +407,11 @@ def test_a_mission_without_items_dispatches_its_planner() -> None:
     assert m.state.planner.status == "planning"
 
 
-def test_the_planners_own_dispatch_changes_nothing_and_warns_of_nothing() -> None:
+def test_the_planners_own_dispatch_records_its_task_and_asks_for_nothing() -> None:
     m = Mission.of(planner=True).do("start")
     m.send("work.dispatched", {"item_id": PLAN_ITEM, "role": "planner", "attempt": 1, "task_id": "t-1"})
-    assert (m.applied, m.commands) == (False, [])
+    assert (m.applied, m.commands) == (True, [])
+    assert m.state.planner.task_id == "t-1"
 
 
 def test_a_valid_plan_becomes_the_work_items() -> None:

@@ -54,10 +54,6 @@ def problem_fields(data: Any) -> list[str]:
     return sorted(field for field, _ in caught.value.problems)
 
 
-def src_bug(where: str, what: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=f"src bug: {where} {what}")
-
-
 INDEPENDENT = ("a", "b")
 ITEM_ROLES = ["body.work_items.0.role", "body.work_items.1.role"]  # no executor: no item has its role
 
@@ -204,59 +200,38 @@ BAD_SPECS = [
         ["body.budgets.max_parallel", "body.roles.executor.command", "body.title"],
         id="every-problem-at-once",
     ),
-    # Known bugs, each a row of the same table.
+    # Rows that once showed bugs (kept as regressions).
     pytest.param(
         body(
             ("work_items", [{"id": "bad id", "title": "X"}, {"id": "b", "title": "B", "depends_on": ["zz"]}])
         ),
         ["body.work_items.0.id", "body.work_items.1.depends_on"],
         id="dependency-problem-after-a-skipped-item",
-        marks=src_bug(
-            "spec.py:203-206 (parse_items)",
-            "depends_on path uses the index among parsed items, not the raw list "
-            "(names body.work_items.0.depends_on for the item at index 1)",
-        ),
     ),
     pytest.param(
         body(("success_criteria", ["ok", 1])),
         ["body.success_criteria"],
         id="success-criteria-not-strings",
-        marks=src_bug(
-            "spec.py:307 (parse_spec)",
-            "success_criteria is read after the `if r.problems` check, so a bad list is dropped silently",
-        ),
     ),
     pytest.param(
         body(("gates.test", {})),
         ["body.gates.test.command"],
         id="empty-test-gate",
-        marks=src_bug(
-            "spec.py:274 (parse_spec)", "`if test_data:` treats an empty test gate as no test gate at all"
-        ),
     ),
     pytest.param(
         body(("budgets.max_duration_s", math.nan)),
         ["body.budgets.max_duration_s"],
         id="max-duration-nan",
-        marks=src_bug(
-            "spec.py:110 (_Reader.number)", "`value < lo` is False for NaN, so a NaN budget is accepted"
-        ),
     ),
     pytest.param(
         body(("gates.test.timeout_s", math.inf)),
         ["body.gates.test.timeout_s"],
         id="test-timeout-infinite",
-        marks=src_bug(
-            "spec.py:110 (_Reader.number)", "an infinite timeout is accepted (no finiteness check)"
-        ),
     ),
     pytest.param(
         body(("roles.executor.timeout_s", 10**400)),
         ["body.roles.executor.timeout_s"],
         id="role-timeout-huge-integer",
-        marks=src_bug(
-            "spec.py:160 and 284", "float() of a huge int raises OverflowError instead of SpecInvalid"
-        ),
     ),
 ]
 

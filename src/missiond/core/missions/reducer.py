@@ -104,6 +104,8 @@ def on_event(state: MissionState, event: MissionEvent) -> Result:
         return _ignore(state, f"{event.type!r} is not a mission event")
     if state.status in MISSION_TERMINAL:
         return _ignore(state, f"mission is {state.status}; {event.type} changes nothing")
+    if not isinstance(event.data, Mapping):
+        return _ignore(state, f"{event.type}: data must be an object")
     try:
         return handler(state, event)
     except _Skip as skip:
@@ -280,7 +282,8 @@ def _finish(
         i if i.status in ITEM_TERMINAL else i._replace(status="cancelled", reason=f"mission {status}")
         for i in state.items
     )
-    commands.append(RecordFact(f"mission.{status}", {"reason": reason} if reason else {}))
+    if status != "cancelled":  # a cancel is itself the input event `mission.cancelled`
+        commands.append(RecordFact(f"mission.{status}", {"reason": reason} if reason else {}))
     commands.append(Finish(status, reason))
     return state._replace(status=status, items=items, finished_at=at, reason=reason)
 
@@ -382,13 +385,18 @@ def _deadline(state: MissionState, event: MissionEvent) -> Result:
     if state.status not in ("running", "paused"):
         raise _Skip(f"mission is {state.status}; the deadline changes nothing")
     commands: list[Command] = []
-    return _halt(state, f"max_duration_s ({state.spec.budgets.max_duration_s:g}) spent", commands), commands
+    budget = state.spec.budgets.max_duration_s
+    if not budget:
+        raise _Skip("the mission has no max_duration_s, so no deadline")
+    return _halt(state, f"max_duration_s ({budget:g}) spent", commands), commands
 
 
 def _dispatched(state: MissionState, event: MissionEvent) -> Result:
     task_id = _text(event.data, "task_id", required=False)
     if event.data.get("item_id") == PLAN_ITEM:
-        return state, []  # the planner's task is not part of any item
+        if state.planner.status != "planning":
+            raise _Skip("no plan is being waited for")
+        return state._replace(planner=state.planner._replace(task_id=task_id)), []
     role = event.data.get("role")
     if role == "reviewer":
         item, _ = _item_at(state, event.data, frozenset({"review"}))

@@ -8,6 +8,7 @@ touches the file system: whether the workspace exists is the service's check.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -107,10 +108,14 @@ class _Reader:
         value = data.get(key, default)
         if value is None:
             return default
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < lo:
-            self.bad(f"{where}.{key}", f"must be a number >= {lo:g}")
+        try:
+            number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        except OverflowError:
+            number = None
+        if number is None or not math.isfinite(number) or number < lo:
+            self.bad(f"{where}.{key}", f"must be a finite number >= {lo:g}")
             return default
-        return value
+        return number
 
     def mapping(self, data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
         value = data.get(key)
@@ -171,6 +176,7 @@ def parse_items(r: _Reader, raw: Any, where: str, roles: Mapping[str, Any]) -> t
         r.bad(where, f"at most {MAX_ITEMS} work items")
         return ()
     items: list[ItemSpec] = []
+    positions: list[int] = []  # each parsed item's index in the raw list, for field paths
     seen: set[str] = set()
     for i, data in enumerate(raw):
         at = f"{where}.{i}"
@@ -190,6 +196,7 @@ def parse_items(r: _Reader, raw: Any, where: str, roles: Mapping[str, Any]) -> t
         if role not in ("executor", "tester") or role not in roles:
             r.bad(f"{at}.role", "must be a role the mission defines: executor or tester")
             role = "executor"
+        positions.append(i)
         items.append(
             ItemSpec(
                 id=item_id,
@@ -200,7 +207,7 @@ def parse_items(r: _Reader, raw: Any, where: str, roles: Mapping[str, Any]) -> t
             )
         )
     ids = {item.id for item in items}
-    for i, item in enumerate(items):
+    for i, item in zip(positions, items, strict=True):
         for dep in item.depends_on:
             if dep == item.id or dep not in ids:
                 r.bad(f"{where}.{i}.depends_on", f"{dep!r} is not another work item of this mission")
@@ -271,7 +278,7 @@ def parse_spec(data: Any) -> MissionSpec:
         r.bad("body.roles.reviewer", "an agent review gate needs a reviewer role")
     test = None
     test_data = r.mapping(gates, "test", "body.gates")
-    if test_data:
+    if gates.get("test") is not None and isinstance(gates.get("test"), Mapping):
         r.unknown(test_data, ("command", "timeout_s", "cwd", "env"), "body.gates.test")
         env = r.mapping(test_data, "env", "body.gates.test")
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
@@ -297,6 +304,7 @@ def parse_spec(data: Any) -> MissionSpec:
         items = parse_items(r, data["work_items"], "body.work_items", roles)
     elif "planner" not in roles:
         r.bad("body.work_items", "give work items, or a planner role that produces them")
+    criteria = r.strings(data, "success_criteria", "body")
     if r.problems:
         raise SpecInvalid(r.problems)
     return MissionSpec(
@@ -304,7 +312,7 @@ def parse_spec(data: Any) -> MissionSpec:
         goal=goal,
         workspace=workspace,
         roles=roles,
-        success_criteria=r.strings(data, "success_criteria", "body"),
+        success_criteria=criteria,
         review=ReviewGate(required=required, by=by),
         test=test,
         budgets=budgets,

@@ -64,6 +64,7 @@ class Planner(NamedTuple):
     attempts: int = 0
     rejections: int = 0
     feedback: tuple[str, ...] = ()
+    task_id: str | None = None
 
 
 class MissionState(NamedTuple):
@@ -187,6 +188,7 @@ def state_to_dict(state: MissionState) -> dict[str, Any]:
             "attempts": state.planner.attempts,
             "rejections": state.planner.rejections,
             "feedback": list(state.planner.feedback),
+            "task_id": state.planner.task_id,
         },
         "created_at": state.created_at,
         "started_at": state.started_at,
@@ -211,8 +213,8 @@ def _item_to_dict(item: Item) -> dict[str, Any]:
 
 
 def state_from_dict(data: Mapping[str, Any]) -> MissionState:
-    version = int(data.get("v", 1))
-    if version != STATE_VERSION:
+    version = data.get("v")
+    if type(version) is not int or version != STATE_VERSION:
         raise ValueError(f"mission state version {version} is not readable by this code")
     planner = data["planner"]
     return MissionState(
@@ -241,6 +243,7 @@ def state_from_dict(data: Mapping[str, Any]) -> MissionState:
             attempts=planner["attempts"],
             rejections=planner["rejections"],
             feedback=tuple(planner["feedback"]),
+            task_id=planner.get("task_id"),
         ),
         created_at=data["created_at"],
         started_at=data.get("started_at"),
