@@ -24,6 +24,8 @@ from missiond.cli.resources import resource
 from missiond.cli.routines import approval, routine
 from missiond.cli.status import status
 from missiond.cli.tasks import task
+from missiond.cli.ui import ui
+from missiond.cli.tui import tui
 from missiond.sdk import ProblemError, ProtocolError, TransportError
 
 EXIT_PROBLEM = 1
@@ -105,3 +107,5 @@ cli.add_command(memory)
 cli.add_command(mission)
 cli.add_command(work)
 cli.add_command(review)
+cli.add_command(ui)
+cli.add_command(tui)

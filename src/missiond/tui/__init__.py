@@ -1,0 +1,5 @@
+"""`missiond tui`: the terminal twin of the web dashboard, on the SDK only."""
+
+from missiond.tui.app import MissiondTUI
+
+__all__ = ["MissiondTUI"]

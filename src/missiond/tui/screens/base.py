@@ -1,0 +1,171 @@
+"""What every screen shares: the connection bar, the navigation line, the footer, and the
+reload loop that keeps a screen current as events arrive.
+
+A screen names the event types it cares about (`TOPICS`). When a batch of events arrives
+the app hands it down (`spine_arrived`); a relevant one asks for a reload. Reloads run in a
+worker (all IO happens there), one at a time: a request during a reload marks the screen
+dirty and one more reload follows, at most every `RELOAD_GAP_S`. So a burst of events costs a
+few page fetches, never one per event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from missiond.sdk import Event
+from missiond.tui.widgets import ConnectionBar
+
+if TYPE_CHECKING:
+    from missiond.tui.app import MissiondTUI
+
+RELOAD_GAP_S = 0.25
+
+NAV = (
+    ("1", "missions", "Missions"),
+    ("2", "approvals", "Approvals"),
+    ("3", "routines", "Routines"),
+    ("4", "tasks", "Tasks"),
+    ("5", "resources", "Resources"),
+    ("6", "events", "Events"),
+    ("7", "signals", "Signals"),
+)
+
+
+class NavBar(Static):
+    """The screens by number; the current one is highlighted; each name is clickable."""
+
+    DEFAULT_CSS = "NavBar { height: 1; padding: 0 1; background: $boost; }"
+
+    def __init__(self, current: str) -> None:
+        super().__init__(id="nav")
+        self.current = current
+
+    def on_mount(self) -> None:
+        parts = []
+        for key, mode, title in NAV:
+            style = "reverse bold " if mode == self.current else ""
+            parts.append(f"[{style}@click=app.go('{mode}')] {key} {title} [/]")
+        self.update(" ".join(parts))
+
+
+class LiveScreen(Screen[None]):
+    """A screen that loads through the SDK and reloads when relevant events arrive."""
+
+    MODE: ClassVar[str] = ""
+    TOPICS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads = 0  # finished reloads: tests wait on it
+        self._reloading = False
+        self._dirty = False
+
+    @property
+    def tui(self) -> MissiondTUI:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield ConnectionBar(id="connection")
+        yield NavBar(self.MODE)
+        yield from self.compose_body()
+        yield Footer(compact=True)
+
+    def compose_body(self) -> ComposeResult:
+        raise NotImplementedError
+
+    # -- keeping current -------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Fetch through the SDK and render. Runs in the reload worker."""
+        raise NotImplementedError
+
+    def relevant(self, event: Event) -> bool:
+        return event.type.startswith(self.TOPICS) if self.TOPICS else False
+
+    def spine_arrived(self, events: list[Event]) -> None:
+        """Called by the app with each batch of new events while this screen is shown."""
+        if any(self.relevant(e) for e in events):
+            self.request_reload()
+
+    def on_screen_resume(self) -> None:
+        self.request_reload()
+
+    def request_reload(self) -> None:
+        if self._reloading:
+            self._dirty = True
+            return
+        self._reloading = True
+        self._reload()
+
+    @work(group="reload")
+    async def _reload(self) -> None:
+        try:
+            await self.load()
+        except Exception as error:  # every failure becomes a notification, never a traceback
+            self.tui.report(error)
+        finally:
+            self.loads += 1
+            self._reloading = False
+            if self._dirty:
+                self._dirty = False
+                self.set_timer(RELOAD_GAP_S, self.request_reload)
+
+    # -- acting --------------------------------------------------------------------
+
+    def call(
+        self,
+        done: str,
+        make: Callable[[], Awaitable[Any]],
+        after: Callable[[Any], None] | None = None,
+    ) -> None:
+        """Run one SDK call in a worker; notify `done` (or the problem), then reload."""
+        self._call(done, make, after)
+
+    @work(group="calls")
+    async def _call(
+        self, done: str, make: Callable[[], Awaitable[Any]], after: Callable[[Any], None] | None
+    ) -> None:
+        try:
+            result = await make()
+        except Exception as error:
+            self.tui.report(error)
+            return
+        if done:
+            self.tui.notify(done, title="done", severity="information")
+        if after is not None:
+            after(result)
+        self.request_reload()
+
+    # -- helpers ---------------------------------------------------------------------
+
+    @staticmethod
+    def selected_key(table: DataTable[Any]) -> str | None:
+        """The row key under the cursor, or None for an empty table."""
+        if table.row_count == 0:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return None if row_key.value is None else str(row_key.value)
+
+    @staticmethod
+    def fill(table: DataTable[Any], rows: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """Replace the rows, keeping the cursor on the same key when it is still there."""
+        keep = LiveScreen.selected_key(table)
+        table.clear()
+        for key, cells in rows:
+            table.add_row(*cells, key=key)
+        if keep is not None:
+            for index, (key, _) in enumerate(rows):
+                if key == keep:
+                    table.move_cursor(row=index, animate=False)
+                    break
+
+    def require(self, value: str | None, what: str) -> str | None:
+        if value is None:
+            self.tui.notify(f"Select {what} first.", title="nothing selected", severity="warning")
+        return value

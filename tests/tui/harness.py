@@ -1,0 +1,104 @@
+"""Helpers for the TUI tests: start a real server, make mission specs, wait on the app."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from missiond.tui import MissiondTUI
+
+
+def root_conftest(config: pytest.Config) -> ModuleType:
+    """tests/conftest.py (ServerProcess, free_port), found among the loaded conftest plugins."""
+    for plugin in config.pluginmanager.get_plugins():
+        if isinstance(plugin, ModuleType) and all(hasattr(plugin, n) for n in ("ServerProcess", "free_port")):
+            return plugin
+    raise RuntimeError("tests/conftest.py is not loaded")
+
+
+def start_server(config: pytest.Config, home: Path, **env: str) -> Any:
+    root = root_conftest(config)
+    full_env = {**os.environ, "MISSIOND_SSE_PING_S": "15", "MISSIOND_HUB_POLL_S": "0.2", **env}
+    full_env.pop("MISSIOND_URL", None)
+    full_env.pop("MISSIOND_TOKEN", None)
+    server = root.ServerProcess(
+        home=home, port=root.free_port(), database_url=f"sqlite:///{home / 'missiond.db'}", env=full_env
+    )
+    return server.start()
+
+
+def scripted_spec(
+    title: str,
+    workspace: Path,
+    *,
+    human_review: bool = False,
+    test_command: str | None = None,
+    items: tuple[str, ...] = ("a",),
+    fail_test: int = 0,
+) -> dict[str, Any]:
+    """A mission whose agents are the built-in scripted ones: it runs by itself, or waits for a
+    person's approval when `human_review`."""
+    roles: dict[str, Any] = {"executor": {"adapter": "scripted"}}
+    gates: dict[str, Any] = {}
+    if human_review:
+        gates["review"] = {"required": True, "by": "human"}
+    else:
+        gates["review"] = {"required": False}
+    if test_command:
+        gates["test"] = {"command": test_command, "timeout_s": 30}
+    if fail_test:
+        roles["tester"] = {"adapter": "scripted", "script": {"fail_test": fail_test}}
+    return {
+        "title": title,
+        "goal": f"{title} (tui test)",
+        "workspace": str(workspace),
+        "roles": roles,
+        "gates": gates,
+        "budgets": {"max_rework": 2},
+        "work_items": [{"id": item, "title": f"Item {item}"} for item in items],
+    }
+
+
+def wait_sync(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def wait_for(pilot: Any, predicate: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
+    """Let the app run until `predicate()` is true (its value is returned) or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except Exception:  # the screen may not be composed yet
+            value = None
+        if value:
+            return value
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what or predicate}")
+
+
+def table_rows(app: MissiondTUI, selector: str) -> list[list[str]]:
+    """The plain text of every row of a DataTable on the current screen."""
+    from textual.widgets import DataTable
+
+    table = app.screen.query_one(selector, DataTable)
+    return [[str(getattr(c, "plain", c)) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def screen_text(app: MissiondTUI, selector: str) -> str:
+    from textual.widgets import Static
+
+    content = app.screen.query_one(selector, Static).content
+    return str(getattr(content, "plain", content))

@@ -1,0 +1,101 @@
+"""Missions in the TUI against a real server: the list, a mission's page, pause/resume/cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from missiond.sdk import Client
+
+from .harness import screen_text, scripted_spec, table_rows, wait_for, wait_sync
+
+pytestmark = pytest.mark.anyio
+
+
+def _done(sdk: Client, mission_id: str) -> bool:
+    return sdk.get_mission(mission_id).status in ("succeeded", "failed")
+
+
+async def test_mission_list_shows_a_finished_mission_and_its_page_shows_attempts_and_test_tail(
+    sdk: Client, make_app: Any, workspace: Any
+) -> None:
+    spec = scripted_spec("Tail check", workspace, test_command="echo gate-output-line; exit 0")
+    mission = sdk.create_mission(spec, start=True)
+    wait_sync(lambda: _done(sdk, mission.id), what="the scripted mission to finish")
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        rows = await wait_for(
+            pilot,
+            lambda: [r for r in table_rows(app, "#missions") if r[0] == mission.id],
+            what="the mission in the list",
+        )
+        assert rows[0][1] == "Tail check"
+        assert rows[0][2] == "succeeded"
+        assert rows[0][3].endswith("1/1")
+
+        table = app.screen.query_one("#missions")
+        table.move_cursor(row=[r[0] for r in table_rows(app, "#missions")].index(mission.id))
+        await pilot.press("o")
+        await wait_for(pilot, lambda: getattr(app.screen, "mission", None), what="the mission page")
+        assert table_rows(app, "#items") == [["a", "done", "1", "0"]]
+        item = screen_text(app, "#item")
+        assert "#1 executor  run ok" in item
+        assert "test passed (exit 0)" in item
+        assert "gate-output-line" in item  # the test output tail
+        assert "done 1: a" in screen_text(app, "#lanes")
+
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen.query("#missions"), what="back on the list")
+
+
+async def test_pause_resume_and_cancel_from_the_mission_page_reach_the_server(
+    sdk: Client, make_app: Any, workspace: Any
+) -> None:
+    mission = sdk.create_mission(scripted_spec("Steer me", workspace, human_review=True), start=True)
+    wait_sync(lambda: sdk.get_mission(mission.id).item("a")["status"] == "review", what="review")
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.screen.loads, what="first load")
+        from missiond.tui.screens.missions import MissionDetailScreen
+
+        await app.push_screen(MissionDetailScreen(mission.id))
+        await wait_for(pilot, lambda: getattr(app.screen, "mission", None), what="the mission page")
+
+        await pilot.press("p")
+        wait_sync(lambda: sdk.get_mission(mission.id).status == "paused", what="paused on the server")
+        await wait_for(pilot, lambda: "paused" in screen_text(app, "#header"), what="paused shown")
+
+        await pilot.press("r")
+        wait_sync(lambda: sdk.get_mission(mission.id).status == "running", what="running again")
+        await wait_for(pilot, lambda: "running" in screen_text(app, "#header"), what="running shown")
+
+        await pilot.press("c")
+        await wait_for(pilot, lambda: app.screen.query("#reason"), what="the reason prompt")
+        await pilot.press(*"no longer needed", "enter")
+        wait_sync(lambda: sdk.get_mission(mission.id).status == "cancelled", what="cancelled on the server")
+        await wait_for(pilot, lambda: "cancelled" in screen_text(app, "#header"), what="cancelled shown")
+        assert sdk.get_mission(mission.id).reason == "no longer needed"
+
+
+async def test_a_refused_action_shows_the_problem_message_not_a_traceback(
+    sdk: Client, make_app: Any, workspace: Any
+) -> None:
+    mission = sdk.create_mission(scripted_spec("Finished", workspace), start=True)
+    wait_sync(lambda: _done(sdk, mission.id), what="finished")
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        from missiond.tui.screens.missions import MissionDetailScreen
+
+        await app.push_screen(MissionDetailScreen(mission.id))
+        await wait_for(pilot, lambda: getattr(app.screen, "mission", None), what="the mission page")
+        await pilot.press("p")  # a finished mission cannot be paused: the server answers 409
+        notice = await wait_for(
+            pilot, lambda: next((n for n in app.notices if n.severity == "error"), None), what="an error"
+        )
+        assert notice.title == "MISSION_EVENT_NOT_APPLICABLE"
+        assert "Traceback" not in notice.message and notice.message
+        assert app.is_running
