@@ -25,6 +25,7 @@ from missiond.api.controllers.resources import ResourcesController
 from missiond.api.controllers.routines import RoutinesController
 from missiond.api.controllers.system import PublicController, SystemController
 from missiond.api.controllers.tasks import TasksController
+from missiond.api.controllers.ui import ui_route_handlers
 from missiond.api.deps import provide_ctx, provide_system, require_token
 from missiond.api.middleware import CorrelationMiddleware
 from missiond.api.openapi import StrictModelSchemaPlugin
@@ -81,6 +82,7 @@ def _build(system: System, openapi: OpenAPIConfig, lifespan: Any) -> Litestar:
             RoutinesController,
             MemoryController,
             MissionsController,
+            *ui_route_handlers(),
         ],
         dependencies={"system": Provide(provide_system), "ctx": Provide(provide_ctx)},
         guards=[require_token],

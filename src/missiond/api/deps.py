@@ -9,6 +9,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from missiond.api.ui_auth import browser_principal
 from missiond.bootstrap import System
 from missiond.services.context import Principal, RequestContext
 
@@ -21,10 +22,15 @@ def system_of(connection: ASGIConnection[Any, Any, Any, Any]) -> System:
 
 
 async def require_token(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """App-wide guard: every route needs a bearer token unless it is marked public."""
+    """App-wide guard: every route needs a bearer token (or, from the dashboard, its session
+    cookie with the CSRF check) unless it is marked public."""
     if handler.opt.get("public") or connection.url.path.startswith("/v1/schema"):
         return
-    principal = system_of(connection).auth.authenticate(connection.headers.get("authorization"))
+    header = connection.headers.get("authorization")
+    if header is None and (principal := browser_principal(connection)) is not None:
+        connection.state.principal = principal
+        return
+    principal = system_of(connection).auth.authenticate(header)
     connection.state.principal = principal
 
 

@@ -346,3 +346,21 @@ class MemoryAuditRow(SQLModel, table=True):
     outcome: str = Field(max_length=20, nullable=False)
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JsonType, nullable=False)
     at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+
+
+# -- web dashboard sessions (#8) ----------------------------------------------------------------
+class UiSessionRow(SQLModel, table=True):
+    """A one-time login code or a browser session; only hashes of the secrets are kept."""
+
+    __tablename__ = "ui_sessions"
+    __table_args__ = (sa.Index("ix_ui_sessions_expires", "expires_at_us"),)
+    id: str = Field(primary_key=True, max_length=40)
+    kind: str = Field(max_length=10, nullable=False)  # code | session
+    secret_hash: str = Field(max_length=64, unique=True, nullable=False)
+    subject: str = Field(max_length=200, nullable=False)
+    principal_kind: str = Field(max_length=20, nullable=False)
+    capabilities: list[str] = Field(default_factory=list, sa_type=JsonType, nullable=False)
+    code_id: str | None = Field(default=None, max_length=40)  # session: the code it was made from
+    created_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    expires_at_us: int = Field(sa_type=sa.BigInteger, nullable=False)
+    ended_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)  # code used / session ended

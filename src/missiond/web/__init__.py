@@ -1,0 +1,1 @@
+"""The web dashboard's static files (served by `missiond serve` at /ui; see specs/CLIENTS.md)."""

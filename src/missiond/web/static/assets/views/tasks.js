@@ -1,0 +1,6 @@
+import { h } from "../lib/dom.js";
+
+export function mount(el) {
+  el.append(h("h1", {}, "tasks"), h("p", { class: "empty" }, "coming in the next commit"));
+  return () => {};
+}
