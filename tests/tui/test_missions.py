@@ -65,17 +65,17 @@ async def test_pause_resume_and_cancel_from_the_mission_page_reach_the_server(
         await wait_for(pilot, lambda: getattr(app.screen, "mission", None), what="the mission page")
 
         await pilot.press("p")
-        wait_sync(lambda: sdk.get_mission(mission.id).status == "paused", what="paused on the server")
+        await wait_for(pilot, lambda: sdk.get_mission(mission.id).status == "paused", what="paused")
         await wait_for(pilot, lambda: "paused" in screen_text(app, "#header"), what="paused shown")
 
         await pilot.press("r")
-        wait_sync(lambda: sdk.get_mission(mission.id).status == "running", what="running again")
+        await wait_for(pilot, lambda: sdk.get_mission(mission.id).status == "running", what="running again")
         await wait_for(pilot, lambda: "running" in screen_text(app, "#header"), what="running shown")
 
         await pilot.press("c")
         await wait_for(pilot, lambda: app.screen.query("#reason"), what="the reason prompt")
         await pilot.press(*"no longer needed", "enter")
-        wait_sync(lambda: sdk.get_mission(mission.id).status == "cancelled", what="cancelled on the server")
+        await wait_for(pilot, lambda: sdk.get_mission(mission.id).status == "cancelled", what="cancelled")
         await wait_for(pilot, lambda: "cancelled" in screen_text(app, "#header"), what="cancelled shown")
         assert sdk.get_mission(mission.id).reason == "no longer needed"
 
