@@ -104,15 +104,20 @@ class MemoryStore:
             match = "scope : ({}) AND {{tags_text content}} : ({})".format(
                 " OR ".join(_quote(s) for s in scopes.values()), " OR ".join(_quote(t) for t in terms)
             )
+            # Rank inside FTS5 alone (its top-k path never touches the records table), then
+            # check the few winners against the partition and expiry. Expired rows are swept
+            # within seconds, so a margin of spare candidates covers them.
             stmt = sa.text(
-                "SELECT m.id, -bm25(memory_fts, 0.0, 2.5, 1.0) AS score, m.created_at_us"
-                " FROM memory_fts JOIN memory_records m ON m.num = memory_fts.rowid"
-                " WHERE memory_fts MATCH :match AND m.org = :org AND m.workspace = :ws"
-                " AND m.project = :project AND m.tier IN :tiers"
+                "SELECT m.id, f.score FROM ("
+                " SELECT rowid, -bm25(memory_fts, 0.0, 2.5, 1.0) AS score FROM memory_fts"
+                " WHERE memory_fts MATCH :match ORDER BY bm25(memory_fts, 0.0, 2.5, 1.0), rowid DESC"
+                " LIMIT :candidates) f JOIN memory_records m ON m.num = f.rowid"
+                " WHERE m.org = :org AND m.workspace = :ws AND m.project = :project AND m.tier IN :tiers"
                 " AND (m.expires_at_us IS NULL OR m.expires_at_us > :now)"
-                " ORDER BY score DESC, m.created_at_us DESC, m.id LIMIT :limit"
+                " ORDER BY f.score DESC, m.num DESC LIMIT :limit"
             ).bindparams(tiers)
             params["match"] = match
+            params["candidates"] = limit * 4 + 50
         else:
             stmt = sa.text(
                 "SELECT m.id, ts_rank(m.search_vector, q, 1) AS score, m.created_at_us"
