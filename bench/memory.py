@@ -261,9 +261,11 @@ def main() -> int:
             system.close()
     for key, value in figures.items():
         print(f"{key:>22}  {value:.2f}" if isinstance(value, float) else f"{key:>22}  {value}")
-    ok = figures["search_p99_ms"] < TARGET_SEARCH_P99_MS and figures["scrub_notes_mb_s"] >= TARGET_SCRUB_MBPS  # type: ignore[operator]
+    p99, scrub_rate = float(figures["search_p99_ms"]), float(figures["scrub_notes_mb_s"])  # type: ignore[arg-type]
+    ok = p99 < TARGET_SEARCH_P99_MS and scrub_rate >= TARGET_SCRUB_MBPS
     print(
-        f"{'targets':>22}  {'met' if ok else 'MISSED'} (search p99 < {TARGET_SEARCH_P99_MS} ms, scrub >= 2 MB/s)"
+        f"{'targets':>22}  {'met' if ok else 'MISSED'}"
+        f" (search p99 < {TARGET_SEARCH_P99_MS} ms, scrub >= {TARGET_SCRUB_MBPS} MB/s)"
     )
     print(json.dumps(figures))
     return 0 if ok else 1
