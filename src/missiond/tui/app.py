@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from functools import partial
 from time import perf_counter
 from typing import ClassVar
@@ -24,11 +25,18 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from missiond.sdk import AsyncClient, Event
+from missiond.tui import signals as _signals
 from missiond.tui.format import Formatter
 from missiond.tui.live import EventLog, Link, LinkState, follow_spine
 from missiond.tui.problems import Notice, describe
-from missiond.tui.screens.base import NAV, LiveScreen
+from missiond.tui.screens.approvals import ApprovalsScreen
+from missiond.tui.screens.base import NAV, RELOAD_GAP_S, LiveScreen
+from missiond.tui.screens.events import EventsScreen
 from missiond.tui.screens.missions import MissionsScreen
+from missiond.tui.screens.resources import ResourcesScreen
+from missiond.tui.screens.routines import RoutinesScreen
+from missiond.tui.screens.signals import SignalsScreen
+from missiond.tui.screens.tasks import TasksScreen
 
 SCREENS_GROUP = Binding.Group("screens", compact=True)
 BACKFILL = 200
@@ -40,7 +48,14 @@ class MissiondTUI(App[None]):
     TITLE = "missiond"
     MODES: ClassVar = {
         "missions": MissionsScreen,
+        "approvals": ApprovalsScreen,
+        "routines": RoutinesScreen,
+        "tasks": TasksScreen,
+        "resources": ResourcesScreen,
+        "events": EventsScreen,
+        "signals": SignalsScreen,
     }
+    SIGNALS_POLL_S = 30.0  # besides every relevant event: leases age out of the window
     DEFAULT_MODE = "missions"
     BINDINGS: ClassVar = [
         *(Binding(key, f"go('{mode}')", title, group=SCREENS_GROUP) for key, mode, title in NAV),
@@ -70,13 +85,18 @@ class MissiondTUI(App[None]):
         self.notices: list[Notice] = []
         self.flush_ms: deque[float] = deque(maxlen=10_000)  # how long each batch took to apply
         self._pending: list[Event] = []
+        self.signals: list[_signals.Signal] = []
+        self._signals_busy = False
+        self._signals_dirty = False
         self.set_reactive(MissiondTUI.link, Link(LinkState.CONNECTING, self.client.base_url))
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self.set_interval(self.flush_s, self._flush)
+        self.set_interval(self.SIGNALS_POLL_S, self.request_signals)
         self._follow()
+        self.request_signals()
         if self.start != self.DEFAULT_MODE:
             self.switch_mode(self.start)
 
@@ -104,6 +124,7 @@ class MissiondTUI(App[None]):
         screen = self.screen
         if isinstance(screen, LiveScreen):
             screen.request_reload()
+        self.request_signals()
 
     def _flush(self) -> None:
         if not self._pending:
@@ -115,13 +136,49 @@ class MissiondTUI(App[None]):
         screen = self.screen
         if isinstance(screen, LiveScreen):
             screen.spine_arrived(batch)
+        if any(_signals.relevant(e) for e in batch):
+            self.request_signals()
         self.flush_ms.append((perf_counter() - started) * 1000)
+
+    # -- signals -------------------------------------------------------------------------
+
+    def request_signals(self) -> None:
+        """Recount what needs a person (one request at a time, coalescing bursts)."""
+        if self._signals_busy:
+            self._signals_dirty = True
+            return
+        self._signals_busy = True
+        self._signals_worker()
+
+    @work(group="signals")
+    async def _signals_worker(self) -> None:
+        try:
+            await self.refresh_signals()
+        except Exception as error:
+            self.report(error, quiet=True)  # the link state already tells the server is away
+        finally:
+            self._signals_busy = False
+            if self._signals_dirty:
+                self._signals_dirty = False
+                self.set_timer(RELOAD_GAP_S, self.request_signals)
+
+    async def refresh_signals(self) -> list[_signals.Signal]:
+        self.signals = await _signals.collect(self.client, datetime.now(UTC))
+        self.signal_count = len(self.signals)
+        return self.signals
 
     # -- navigation and the command palette ------------------------------------------------
 
     def action_go(self, mode: str) -> None:
         if mode in self.MODES and self.current_mode != mode:
             self.switch_mode(mode)
+
+    def focus_on(self, mode: str, key: str) -> None:
+        """Show `mode`'s screen with the cursor on the row `key`."""
+        self.action_go(mode)
+        screen = self.screen
+        if isinstance(screen, LiveScreen):
+            screen.focus_row(key)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

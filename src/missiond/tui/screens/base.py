@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from missiond.sdk import Event
+from missiond.sdk import Event, TransportError
 from missiond.tui.widgets import ConnectionBar
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ class LiveScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.loads = 0  # finished reloads: tests wait on it
+        self.pending_focus: str | None = None  # a row key to put the cursor on after the next load
         self._reloading = False
         self._dirty = False
 
@@ -107,6 +108,9 @@ class LiveScreen(Screen[None]):
     async def _reload(self) -> None:
         try:
             await self.load()
+            self._apply_focus()
+        except TransportError as error:  # the connection bar already says the server is away
+            self.tui.report(error, quiet=True)
         except Exception as error:  # every failure becomes a notification, never a traceback
             self.tui.report(error)
         finally:
@@ -115,6 +119,23 @@ class LiveScreen(Screen[None]):
             if self._dirty:
                 self._dirty = False
                 self.set_timer(RELOAD_GAP_S, self.request_reload)
+
+    def focus_row(self, key: str) -> None:
+        """Put the cursor on the row with `key` once it is loaded (signals lead here)."""
+        self.pending_focus = key
+        if self.is_mounted:
+            self.request_reload()
+
+    def _apply_focus(self) -> None:
+        key = self.pending_focus
+        if key is None:
+            return
+        for table in self.query(DataTable):
+            if key in table.rows:
+                table.move_cursor(row=table.get_row_index(key), animate=False)
+                table.focus()
+                self.pending_focus = None
+                return
 
     # -- acting --------------------------------------------------------------------
 

@@ -248,9 +248,14 @@ class MissionDetailScreen(MissionActions, LiveScreen):
     def _header(self, mission: Mission) -> Text:
         fmt = self.tui.formatter
         text = Text.assemble(
-            (mission.title, "bold"), "  ", (fmt.id(mission.id), "dim"), "  ", status_text(mission.status),
-            "  ", progress_text(mission.progress, 20),
-        )  # fmt: skip
+            (mission.title, "bold"),
+            "  ",
+            (fmt.id(mission.id), "dim"),
+            "  ",
+            status_text(mission.status),
+            "  ",
+            progress_text(mission.progress, 20),
+        )
         if mission.reason:
             text.append(f"\nreason: {mission.reason}", style="red")
         goal = (
@@ -301,9 +306,13 @@ class MissionDetailScreen(MissionActions, LiveScreen):
 def item_text(item: Mapping[str, Any]) -> Text:
     """An item's attempts, gate results, feedback and the tail of its latest test output."""
     text = Text.assemble(
-        (str(item.get("id")), "bold"), " — ", str(item.get("title", "")), "  ",
-        status_text(str(item.get("status", ""))), f"  reworks {item.get('reworks', 0)}",
-    )  # fmt: skip
+        (str(item.get("id")), "bold"),
+        " — ",
+        str(item.get("title", "")),
+        "  ",
+        status_text(str(item.get("status", ""))),
+        f"  reworks {item.get('reworks', 0)}",
+    )
     if item.get("depends_on"):
         text.append(f"\ndepends on: {', '.join(item['depends_on'])}", style="dim")
     if item.get("reason"):
@@ -323,8 +332,10 @@ def item_text(item: Mapping[str, Any]) -> Text:
     tail_attempt = next((a for a in reversed(attempts) if a.get("test_tail")), None)
     if tail_attempt is not None:
         lines = str(tail_attempt["test_tail"]).rstrip("\n").splitlines()[-TAIL_LINES:]
-        text.append(f"\nTest output (attempt {tail_attempt.get('n')}, last {len(lines)} lines)\n",
-                    style="bold underline")  # fmt: skip
+        text.append(
+            f"\nTest output (attempt {tail_attempt.get('n')}, last {len(lines)} lines)\n",
+            style="bold underline",
+        )
         for line in lines:
             text.append(f"  {line}\n", style="dim")
     return text
