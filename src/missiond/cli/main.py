@@ -16,6 +16,7 @@ from missiond import __version__
 from missiond.cli.agents import agent
 from missiond.cli.app import JSON_HELP, App, CliDeps, CliGroup
 from missiond.cli.autostart import AutostartFailed
+from missiond.cli.demo import demo
 from missiond.cli.events import events
 from missiond.cli.memory import memory
 from missiond.cli.missions import mission, review, work
@@ -24,8 +25,8 @@ from missiond.cli.resources import resource
 from missiond.cli.routines import approval, routine
 from missiond.cli.status import status
 from missiond.cli.tasks import task
-from missiond.cli.ui import ui
 from missiond.cli.tui import tui
+from missiond.cli.ui import ui
 from missiond.sdk import ProblemError, ProtocolError, TransportError
 
 EXIT_PROBLEM = 1
@@ -108,4 +109,5 @@ cli.add_command(mission)
 cli.add_command(work)
 cli.add_command(review)
 cli.add_command(ui)
+cli.add_command(demo)
 cli.add_command(tui)
