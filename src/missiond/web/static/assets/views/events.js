@@ -60,7 +60,7 @@ export function mount(el, { query }) {
     const first = items[0]?.seq;
     const last = items.at(-1)?.seq;
     stats.textContent = items.length
-      ? `${items.length.toLocaleString()} events · seq ${first}–${last}${types || subjects ? " (filtered)" : ""}${state.floorNotice ? ` · ${state.floorNotice}` : ""}`
+      ? `${items.length.toLocaleString()} event${items.length === 1 ? "" : "s"} · seq ${first}–${last}${types || subjects ? " (filtered)" : ""}${state.floorNotice ? ` · ${state.floorNotice}` : ""}`
       : "no events yet";
     el.dataset.count = String(items.length);
     el.dataset.last = String(last ?? 0);
