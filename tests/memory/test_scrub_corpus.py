@@ -67,9 +67,10 @@ def test_the_scrubber_keeps_at_least_two_megabytes_a_second_on_agent_notes() -> 
             body.append(leaks[(i // 20) % len(leaks)])
         notes.append("\n".join(body))
     scrub("warm up: detect-secrets loads its plugins once")
-    started = time.perf_counter()
+    # CPU time of this thread: the figure is the scrubber's, not the shared machine's load.
+    started = time.thread_time()
     outcomes = [scrub(note).outcome for note in notes]
-    elapsed = time.perf_counter() - started
+    elapsed = time.thread_time() - started
     size = sum(len(note) for note in notes)
     assert size >= 2_000_000 and outcomes.count("redacted") == 60
     assert size / elapsed >= 2_000_000, f"{size / elapsed / 1e6:.2f} MB/s"
