@@ -224,6 +224,8 @@ def scenario(system: System, clock: ManualClock, root: Path) -> dict[str, Any]:
         wire = event.to_wire()
         data = event.data
         variant = ""
+        if event.type == "work.dispatched" and data.get("item_id") == "_plan":
+            continue  # the planner's own dispatch: same keys as an item's, pinned by the item ones
         if event.type == "work.dispatched":
             variant = {"scripted": "-scripted"}.get(data.get("adapter"), "")
             variant = variant or ("-reviewer" if data.get("role") == "reviewer" else "")
