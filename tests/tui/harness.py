@@ -75,7 +75,13 @@ def wait_sync(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def wait_for(pilot: Any, predicate: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
+async def wait_for(
+    pilot: Any,
+    predicate: Callable[[], Any],
+    timeout: float = 15.0,
+    what: str = "",
+    seen: Callable[[], Any] | None = None,
+) -> Any:
     """Let the app run until `predicate()` is true (its value is returned) or fail after `timeout`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -86,7 +92,7 @@ async def wait_for(pilot: Any, predicate: Callable[[], Any], timeout: float = 15
         if value:
             return value
         await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what or predicate}")
+    raise AssertionError(f"timed out waiting for {what or predicate}" + (f"; saw {seen()!r}" if seen else ""))
 
 
 def table_rows(app: MissiondTUI, selector: str) -> list[list[str]]:
@@ -102,3 +108,31 @@ def screen_text(app: MissiondTUI, selector: str) -> str:
 
     content = app.screen.query_one(selector, Static).content
     return str(getattr(content, "plain", content))
+
+
+def select_row(app: MissiondTUI, selector: str, key: str) -> None:
+    """Put the cursor of a DataTable on the current screen on the row with `key`, and focus it."""
+    from textual.widgets import DataTable
+
+    table = app.screen.query_one(selector, DataTable)
+    table.move_cursor(row=table.get_row_index(key), animate=False)
+    table.focus()
+
+
+def row_keys(app: MissiondTUI, selector: str) -> list[str]:
+    from textual.widgets import DataTable
+
+    table = app.screen.query_one(selector, DataTable)
+    return [str(key.value) for key in table.rows]
+
+
+def errors(app: MissiondTUI) -> list[Any]:
+    return [n for n in app.notices if n.severity == "error"]
+
+
+async def show(pilot: Any, app: MissiondTUI, key: str) -> Any:
+    """Press a screen's number key and wait until that screen has loaded once."""
+    before = app.screen
+    await pilot.press(key)
+    await wait_for(pilot, lambda: app.screen is not before and app.screen.loads, what=f"screen {key}")
+    return app.screen

@@ -114,8 +114,11 @@ class MissiondTUI(App[None]):
         except Exception as error:  # the link loop below reports the state and retries
             self.report(error, quiet=True)
         await follow_spine(
-            self.client, self._on_link, self._pending.append, self._on_relist, after=self.events.last_seq
+            self.client, self._on_link, self._on_event, self._on_relist, after=self.events.last_seq
         )
+
+    def _on_event(self, event: Event) -> None:
+        self._pending.append(event)
 
     def _on_link(self, link: Link) -> None:
         self.link = link
