@@ -7,6 +7,8 @@ export function h(tag, attrs = {}, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (name === "class") el.className = value;
     else if (name === "dataset") Object.assign(el.dataset, value);
+    // Styles go through the CSSOM: the page's CSP refuses style attributes.
+    else if (name === "style") Object.assign(el.style, value);
     else if (name.startsWith("on") && typeof value === "function") el.addEventListener(name.slice(2), value);
     else if (name === "value") el.value = value;
     else if (value === true) el.setAttribute(name, "");

@@ -32,7 +32,7 @@ export function progressBar(progress) {
   const bar = h("div", { class: "progress", title: Object.entries(by).map(([k, v]) => `${k}: ${v}`).join(", ") });
   for (const [key, , statuses] of COLUMNS) {
     const n = statuses.reduce((sum, s) => sum + (by[s] || 0), 0);
-    if (n && total) bar.append(h("span", { class: `seg seg-${key}`, style: `width:${(100 * n) / total}%` }));
+    if (n && total) bar.append(h("span", { class: `seg seg-${key}`, style: { width: `${(100 * n) / total}%` } }));
   }
   return h("div", { class: "progress-wrap" }, bar, h("span", { class: "progress-text" }, `${progress?.done || 0}/${total}`));
 }
