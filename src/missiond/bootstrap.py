@@ -80,6 +80,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Sys
     approvals = ApprovalService(store)
     mission_engine = MissionEngine()
     missions = MissionService(store, mission_engine)
+    memory = MemoryService(store, approvals)
     return System(
         settings=settings,
         store=store,
@@ -95,9 +96,9 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Sys
         approvals=approvals,
         routines=RoutineService(store, approvals),
         runner=RoutineRunner(store, missions),
-        memory=MemoryService(store, approvals),
+        memory=memory,
         missions=missions,
-        mission_runtime=MissionRuntime(store, mission_engine, approvals, settings.home),
+        mission_runtime=MissionRuntime(store, mission_engine, approvals, settings.home, memory),
         schema_version=schema_version,
         admin_token=admin_token,
     )

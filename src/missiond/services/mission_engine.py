@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from missiond.core.events import NewEvent, format_ts
-from missiond.core.missions.reducer import MissionEvent, applied, on_event
+from missiond.core.events import EventFilter, NewEvent, format_ts
+from missiond.core.missions.reducer import INPUT_TYPES, MissionEvent, applied, on_event
 from missiond.core.missions.state import (
     Command,
     MissionState,
@@ -96,6 +96,13 @@ class MissionEngine:
         self._remember(uow, (row.id, row.rev), state)
         return row
 
+    def would_apply(self, uow: UnitOfWork, mission_id: str, event_type: str, data: dict[str, Any]) -> bool:
+        """Whether the event would apply now (nothing is written): a command queued before the
+        mission moved on (finished, cancelled, item sent back) must not create work."""
+        _, state = self.load(uow, mission_id)
+        new_state, _ = on_event(state, MissionEvent(event_type, data, format_ts(uow.now)))
+        return applied(state, new_state)
+
     def apply(
         self,
         uow: UnitOfWork,
@@ -107,6 +114,8 @@ class MissionEngine:
         actor: str | None = None,
     ) -> Applied:
         """Apply one event. `seq` is given when the event is already on the spine."""
+        if seq is None:
+            self._catch_up(uow, mission_id)
         row, state = self.load(uow, mission_id)
         if seq is not None and seq <= row.applied_seq:
             return Applied(state, [], False, "already applied", seq)
@@ -128,6 +137,21 @@ class MissionEngine:
         uow.missions.save(row)
         self._remember(uow, (row.id, row.rev), new_state)
         return Applied(new_state, commands, True, None, seq)
+
+    def _catch_up(self, uow: UnitOfWork, mission_id: str) -> None:
+        """Fold in, in seq order, the mission's input events that other writers appended and
+        the spine consumer has not reached yet, so an event applied now never overtakes them
+        (and `applied_seq` stays an honest high-water mark)."""
+        row = uow.missions.get(mission_id)
+        if row is None:
+            return
+        subject = subject_of(mission_id)
+        pending = uow.events.query(
+            EventFilter(types=INPUT_TYPES, subjects=(subject,)), after=row.applied_seq, limit=1000
+        )
+        for event in pending:
+            if event.subject == subject and event.type in INPUT_TYPES:
+                self.apply(uow, mission_id, event.type, dict(event.data), seq=event.seq)
 
     def _carry_out(self, uow: UnitOfWork, row: MissionRow, commands: list[Command]) -> int | None:
         """Record facts and notices on the spine now; queue the rest in the outbox."""

@@ -30,7 +30,10 @@ from typing import Any
 from missiond.core.events import EventFilter, NewEvent
 from missiond.core.missions.reducer import INPUT_TYPES
 from missiond.core.missions.spec import PLAN_ITEM, MissionSpec, RoleSpec
+from missiond.errors import MissiondError
 from missiond.services.approvals import ApprovalService
+from missiond.services.context import system_context
+from missiond.services.memory import MemoryService
 from missiond.services.mission_engine import MissionEngine, subject_of
 from missiond.services.tasks import TaskBoard, TaskDraft
 from missiond.storage.missions import MissionCommandRow
@@ -40,7 +43,7 @@ from missiond.storage.uow import Store, UnitOfWork
 log = logging.getLogger("missiond.missions")
 ACTOR = "system.missions"
 CURSOR = "mission_runtime"
-SLOW = ("run_test",)
+SLOW = ("run_test", "offer_solution")
 TAIL_CHARS = 4000
 MISSION_TYPES = ("mission.", "work.", "review.", "test.")
 
@@ -59,8 +62,16 @@ def _tail(text: str, limit: int = TAIL_CHARS) -> str:
 
 
 class MissionRuntime:
-    def __init__(self, store: Store, engine: MissionEngine, approvals: ApprovalService, home: Path) -> None:
+    def __init__(
+        self,
+        store: Store,
+        engine: MissionEngine,
+        approvals: ApprovalService,
+        home: Path,
+        memory: MemoryService | None = None,
+    ) -> None:
         self._store = store
+        self._memory = memory
         self._engine = engine
         self._artifacts = home / "artifacts" / "missions"
         self._procs: dict[tuple[str, str, int], subprocess.Popen[bytes]] = {}
@@ -155,7 +166,9 @@ class MissionRuntime:
         _, state = self._engine.load(uow, row.mission_id)
         spec = state.spec
         role = spec.roles.get(str(row.payload.get("role")))
-        if row.kind in SLOW or (row.kind == "dispatch" and role is not None and role.adapter == "exec"):
+        if row.kind in SLOW or (
+            row.kind == "dispatch" and role is not None and _dispatch_is_slow(spec, role, row)
+        ):
             row.status, row.tries, row.updated_at_us = "running", row.tries + 1, uow.now_us
             uow.missions.save(row)
             return SlowCommand(row.id, row.mission_id, row.kind, dict(row.payload), spec)
@@ -188,9 +201,15 @@ class MissionRuntime:
                 )
 
     # quick commands ---------------------------------------------------------------------
-    def _dispatch(self, uow: UnitOfWork, row: MissionCommandRow, spec: MissionSpec) -> None:
+    def _dispatch(
+        self, uow: UnitOfWork, row: MissionCommandRow, spec: MissionSpec, memory_text: str = ""
+    ) -> None:
         p = row.payload
         role = spec.roles[p["role"]]
+        probe = self._dispatched(p, "probe" if role.adapter != "scripted" else None, role.adapter)
+        if not self._engine.would_apply(uow, row.mission_id, "work.dispatched", probe):
+            row.result = {"skipped": "the mission moved on before this dispatch ran"}
+            return
         if role.adapter == "scripted":
             self._apply(uow, row.mission_id, "work.dispatched", self._dispatched(p, None, "scripted"))
             self._scripted(uow, row.mission_id, spec, role, p)
@@ -199,7 +218,7 @@ class MissionRuntime:
             TaskDraft(
                 title=f"{p['role']}: {spec.title} / {p['item_id']} (attempt {p['attempt']})"[:300],
                 type="chore" if p["role"] == "reviewer" else "feature",
-                description=p["instructions"],
+                description=p["instructions"] + memory_text,
                 intent=f"mission {row.mission_id} item {p['item_id']} attempt {p['attempt']} as {p['role']}",
                 labels=("mission", p["role"]),
                 role=p["role"],
@@ -250,6 +269,10 @@ class MissionRuntime:
 
     def _request_approval(self, uow: UnitOfWork, row: MissionCommandRow, spec: MissionSpec) -> None:
         p = row.payload
+        probe = {"item_id": p["item_id"], "attempt": p["attempt"], "approval_id": "probe"}
+        if not self._engine.would_apply(uow, row.mission_id, "review.requested", probe):
+            row.result = {"skipped": "the mission moved on before this review was requested"}
+            return
         approval = ApprovalService.request(
             uow,
             kind="mission.review",
@@ -325,11 +348,83 @@ class MissionRuntime:
         try:
             if command.kind == "run_test":
                 self._run_test(command)
-            else:
+            elif command.kind == "offer_solution":
+                self._offer_solution(command)
+            elif command.spec.roles[command.payload["role"]].adapter == "exec":
                 self._run_exec(command)
+            else:
+                self._dispatch_with_memory(command)
         except Exception:
             log.exception("mission command %s failed", command.id)
             self._mark_failed(command.id)
+
+    # memory: search before a dispatch, a solution capsule after an item is done -----------------
+    def _dispatch_with_memory(self, command: SlowCommand) -> None:
+        """A pull dispatch whose instructions carry the project memory that matches the item."""
+        options, p = command.spec.memory, command.payload
+        lines: list[str] = []
+        if options is not None and self._memory is not None:
+            partition = {"org": options.org, "workspace": options.workspace, "project": options.project}
+            query = " ".join(p["instructions"].splitlines()[3:6])[:500]  # role, item title and description
+            try:
+                found = self._memory.search(
+                    system_context("missions"),
+                    query,
+                    ["project", "team", "curated"],
+                    options.limit,
+                    partition,
+                )
+            except MissiondError as exc:  # no usable words, a partition problem: dispatch without memory
+                log.info("mission %s: memory search skipped: %s", command.mission_id, exc.detail)
+                found = {"items": []}
+            for hit in found["items"]:
+                record = hit["memory"]
+                if record.get("classification") == "restricted":
+                    continue  # a board task is read by every agent with tasks:read
+                content = " ".join(str(record.get("content") or "").split())[:300]
+                lines.append(f"- [{record['partition']['tier']}/{record['kind']}] {content} ({record['id']})")
+        memory_text = ("\n\nRelevant project memory:\n" + "\n".join(lines)) if lines else ""
+        with self._store.write(actor=ACTOR) as uow:
+            row = uow.missions.get_command(command.id)
+            if row is None or row.status != "running":
+                return
+            self._dispatch(uow, row, command.spec, memory_text)
+            self._done(uow, row, {"memory_hits": len(lines)})
+
+    def _offer_solution(self, command: SlowCommand) -> None:
+        options, p = command.spec.memory, command.payload
+        memory_id = None
+        if options is not None and self._memory is not None:
+            partition = {"org": options.org, "workspace": options.workspace, "project": options.project}
+            body = {
+                "partition": partition,
+                "tier": "session",
+                "kind": "solution",
+                "content": f"Mission {command.spec.title!r}, item {p['item_id']} (attempt {p['attempt']}): "
+                f"{p['summary']}",
+                "tags": ["mission", "solution"],
+            }
+            put, _ = self._memory.put(system_context("missions"), body)
+            memory_id = put["memory"]["id"]
+        with self._store.write(actor=ACTOR) as uow:
+            row = uow.missions.get_command(command.id)
+            if row is None or row.status != "running":
+                return
+            if memory_id:
+                uow.emit(
+                    NewEvent(
+                        "mission.solution_offered",
+                        subject_of(command.mission_id),
+                        {
+                            "mission_id": command.mission_id,
+                            "item_id": p["item_id"],
+                            "attempt": p["attempt"],
+                            "memory_id": memory_id,
+                            "promote": f"missiond memory promote {memory_id} --to project",
+                        },
+                    )
+                )
+            self._done(uow, row, {"memory_id": memory_id})
 
     def _finish_slow(
         self, command: SlowCommand, event_type: str, data: dict[str, Any], artifact: Path | None
@@ -499,6 +594,15 @@ class MissionRuntime:
             procs = list(self._procs.values())
         for proc in procs:
             _kill(proc)
+
+
+def _dispatch_is_slow(spec: MissionSpec, role: RoleSpec, row: MissionCommandRow) -> bool:
+    if role.adapter == "exec":
+        return True
+    # A pull dispatch that searches memory first runs outside the batch (the search has its own
+    # transactions); the task and `work.dispatched` are still written in one.
+    wants_memory = spec.memory is not None and spec.memory.search
+    return role.adapter == "pull" and wants_memory and row.payload.get("role") in ("executor", "tester")
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

@@ -3,8 +3,6 @@ pause stops new dispatch, resume dispatches at once, cancel releases open board 
 
 from __future__ import annotations
 
-import pytest
-
 from .mission_world import World, spec
 
 
@@ -102,15 +100,7 @@ def test_cancel_releases_open_board_tasks(world: World) -> None:
     assert "mission.cancelled" in types
 
 
-DISPATCH_AFTER_CANCEL = (
-    "src bug: services/mission_runtime.py:191 _dispatch (and :251 _request_approval) still carry out a "
-    "dispatch queued before the mission finished: the board task (or approval) is created, the "
-    "work.dispatched/review.requested event is refused, so _release (:284) cannot find it and it stays "
-    "open forever"
-)
 
-
-@pytest.mark.xfail(strict=True, reason=DISPATCH_AFTER_CANCEL)
 def test_a_dispatch_still_queued_when_the_mission_is_cancelled_leaves_no_open_task(world: World) -> None:
     mission_id = world.create(spec(world.workspace(), ("a",)), start=True)["id"]
     world.action(mission_id, "cancel")  # before the runtime carried out the queued dispatch
@@ -120,7 +110,6 @@ def test_a_dispatch_still_queued_when_the_mission_is_cancelled_leaves_no_open_ta
     assert open_tasks(world, mission_id) == []
 
 
-@pytest.mark.xfail(strict=True, reason=DISPATCH_AFTER_CANCEL)
 def test_an_approval_still_queued_when_the_mission_is_cancelled_is_not_left_pending(world: World) -> None:
     mission_id = world.create(spec(world.workspace(), ("a",), review="human"), start=True)["id"]
     world.run()

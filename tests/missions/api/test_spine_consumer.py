@@ -101,12 +101,6 @@ def test_a_lost_cursor_replays_the_spine_without_applying_anything_twice(world: 
     assert count(world, mission_id, "work.done") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: services/mission_engine.py:111 apply() skips a spine event when seq <= applied_seq, "
-    "but applied_seq is a high-water mark that any later event applied through the API raises; an "
-    "event another writer appended before it and not yet consumed is then silently dropped",
-)
 def test_an_event_from_another_writer_is_not_lost_when_the_api_applies_a_later_one_first(
     world: World,
 ) -> None:

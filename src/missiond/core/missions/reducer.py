@@ -33,6 +33,7 @@ from missiond.core.missions.state import (
     Item,
     MissionState,
     Notice,
+    OfferSolution,
     Planner,
     RecordFact,
     ReleaseWork,
@@ -420,14 +421,17 @@ def _submitted(state: MissionState, event: MissionEvent) -> Result:
     elif state.spec.test is not None:
         item = item._replace(status="test")
     else:
-        item = _done(item, commands)
+        item = _done(state, item, commands)
     return _advance(_put(state, item), event.at, commands), commands
 
 
-def _done(item: Item, commands: list[Command]) -> Item:
-    commands.append(
-        RecordFact("work.done", {"item_id": item.id, "attempt": item.attempt.n if item.attempt else 0})
-    )
+def _done(state: MissionState, item: Item, commands: list[Command]) -> Item:
+    attempt = item.attempt.n if item.attempt else 0
+    commands.append(RecordFact("work.done", {"item_id": item.id, "attempt": attempt}))
+    memory = state.spec.memory
+    if memory is not None and memory.offer_solutions:
+        summary = (item.attempt.summary if item.attempt else None) or "no summary"
+        commands.append(OfferSolution(item.id, attempt, f"{item.title}: {summary}"[:4000]))
     return item._replace(status="done", reason=None)
 
 
@@ -442,7 +446,7 @@ def _approved(state: MissionState, event: MissionEvent) -> Result:
     reviewer = _text(event.data, "reviewer", required=False)
     item = _with_attempt(item, review="approved", reviewer=reviewer)
     commands: list[Command] = []
-    item = item._replace(status="test") if state.spec.test is not None else _done(item, commands)
+    item = item._replace(status="test") if state.spec.test is not None else _done(state, item, commands)
     return _advance(_put(state, item), event.at, commands), commands
 
 
@@ -469,7 +473,7 @@ def _test_result(state: MissionState, event: MissionEvent) -> Result:
     )
     commands: list[Command] = []
     if passed:
-        return _advance(_put(state, _done(item, commands)), event.at, commands), commands
+        return _advance(_put(state, _done(state, item, commands)), event.at, commands), commands
     feedback = f"test gate failed (exit {exit_code}):\n{tail or ''}".rstrip()
     return _send_back(state, item, feedback, event.at, commands)
 

@@ -61,6 +61,19 @@ class Budgets:
 
 
 @dataclass(frozen=True, slots=True)
+class MemoryOptions:
+    """Project memory for a mission: searched for each executor dispatch (the hits go into
+    the instructions) and, when an item is done, a solution capsule offered for promotion."""
+
+    org: str
+    workspace: str
+    project: str
+    search: bool = True
+    limit: int = 5
+    offer_solutions: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class ItemSpec:
     id: str
     title: str
@@ -80,6 +93,7 @@ class MissionSpec:
     test: TestGate | None = None
     budgets: Budgets = Budgets()
     work_items: tuple[ItemSpec, ...] | None = None
+    memory: MemoryOptions | None = None
 
 
 class _Reader:
@@ -241,7 +255,7 @@ def find_cycle(items: tuple[ItemSpec, ...] | list[ItemSpec]) -> list[str] | None
 
 
 SPEC_FIELDS = (
-    "title", "goal", "success_criteria", "workspace", "roles", "gates", "budgets", "work_items",
+    "title", "goal", "success_criteria", "workspace", "roles", "gates", "budgets", "work_items", "memory",
 )  # fmt: skip
 
 
@@ -305,6 +319,7 @@ def parse_spec(data: Any) -> MissionSpec:
     elif "planner" not in roles:
         r.bad("body.work_items", "give work items, or a planner role that produces them")
     criteria = r.strings(data, "success_criteria", "body")
+    memory = _memory(r, data)
     if r.problems:
         raise SpecInvalid(r.problems)
     return MissionSpec(
@@ -317,7 +332,35 @@ def parse_spec(data: Any) -> MissionSpec:
         test=test,
         budgets=budgets,
         work_items=items,
+        memory=memory,
     )
+
+
+def _memory(r: _Reader, data: Mapping[str, Any]) -> MemoryOptions | None:
+    raw = data.get("memory")
+    if raw is None:
+        return None
+    where = "body.memory"
+    raw = r.mapping(data, "memory", "body")
+    r.unknown(raw, ("partition", "search", "limit", "offer_solutions"), where)
+    partition = r.mapping(raw, "partition", where)
+    r.unknown(partition, ("org", "workspace", "project"), f"{where}.partition")
+    org, workspace, project = (
+        r.text(partition, key, f"{where}.partition", required=True, limit=100)
+        for key in ("org", "workspace", "project")
+    )
+    flags = []
+    for key in ("search", "offer_solutions"):
+        value = raw.get(key, True)
+        if not isinstance(value, bool):
+            r.bad(f"{where}.{key}", "must be true or false")
+            value = True
+        flags.append(value)
+    limit = raw.get("limit", 5)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 20:
+        r.bad(f"{where}.limit", "an integer from 1 to 20")
+        limit = 5
+    return MemoryOptions(org, workspace, project, search=flags[0], limit=limit, offer_solutions=flags[1])
 
 
 def _integer(r: _Reader, data: Mapping[str, Any], key: str, default: int, *, lo: int) -> int:
@@ -362,6 +405,14 @@ def spec_to_dict(spec: MissionSpec) -> dict[str, Any]:
     }
     if spec.work_items is not None:
         out["work_items"] = [item_to_dict(i) for i in spec.work_items]
+    if spec.memory is not None:
+        m = spec.memory
+        out["memory"] = {
+            "partition": {"org": m.org, "workspace": m.workspace, "project": m.project},
+            "search": m.search,
+            "limit": m.limit,
+            "offer_solutions": m.offer_solutions,
+        }
     return out
 
 

@@ -122,6 +122,17 @@ class PersistArtifact:
 
 
 @dataclass(frozen=True, slots=True)
+class OfferSolution:
+    """Keep what worked for a done item as a solution capsule in session memory, offered for
+    promotion (a person or reviewer promotes it through the scrubbed, reviewed path)."""
+
+    item_id: str
+    attempt: int
+    summary: str
+    kind: str = "offer_solution"
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduleTimeout:
     after_s: float
     event_type: str
@@ -163,7 +174,7 @@ class Finish:
 
 Command = (
     Dispatch | RunTest | RequestApproval | PersistArtifact | ScheduleTimeout | ReleaseWork | RecordFact
-    | Notice | Finish
+    | Notice | Finish | OfferSolution
 )  # fmt: skip
 
 
