@@ -158,9 +158,9 @@ def test_every_view_is_live_and_renders_without_errors(dashboard: Dashboard, tmp
     expect(working.locator("time.expires").first).to_contain_text("in ")
     expect(page.locator("[data-list='blocked']")).to_contain_text("blocked by Upgrade the CI image (open)")
     expect(page.locator("[data-list='ready']")).to_contain_text("Triage flaky test_login")
+    dashboard.shot("tasks")
     api.post(f"/v1/tasks/{ids['blocker']}/complete", json={"outcome": "image upgraded"})
     expect(page.locator("[data-list='ready']")).to_contain_text("Enable the ARM runners")  # live
-    dashboard.shot("tasks")
 
     dashboard.open("resources?prefix=project/")
     expect(page.locator("tr[data-key='project/conventions']")).to_contain_text("pytest -q")
@@ -179,7 +179,10 @@ def test_every_view_is_live_and_renders_without_errors(dashboard: Dashboard, tmp
     expect(page.locator(".routines")).to_contain_text("every Monday at 09:00 (America/New_York)")
     expect(page.locator(".badge-external")).to_have_count(1)
     dashboard.shot("routines")
-    dashboard.open("events")
+    dashboard.open("events?type=mission. work. review. test.")
+    expect(page.locator("#feed-stats")).to_contain_text("(filtered)")
+    page.locator(".vrow", has_text="test.failed").first.click()
+    expect(page.locator(".detail pre")).to_contain_text('"exit_code": 1')
     dashboard.shot("events")
     assert problems == []
 

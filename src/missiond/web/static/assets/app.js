@@ -36,6 +36,7 @@ function route() {
     link.classList.toggle("active", link.dataset.view === name);
   }
   clear(main);
+  for (const done of document.querySelectorAll(".toast-ok")) done.remove();
   document.title = `missiond · ${name}`;
   unmount = view.mount(main, { args, query, session });
 }
