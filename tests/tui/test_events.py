@@ -1,0 +1,71 @@
+"""The events feed: live, filtered by type and subject prefix, frozen and followed again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.widgets import Input
+
+from missiond.sdk import Client
+
+from .harness import screen_text, show, table_rows, wait_for
+
+pytestmark = pytest.mark.anyio
+
+
+def _types(app: Any) -> list[str]:
+    return [r[2] for r in table_rows(app, "#events")]
+
+
+async def test_the_feed_shows_new_events_live_and_filters_them(sdk: Client, make_app: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await show(pilot, app, "6")
+        sent = [
+            sdk.ingest_event("tuifeed.build.started", "repo/alpha", {"n": 1}),
+            sdk.ingest_event("tuifeed.build.finished", "repo/alpha", {"n": 2}),
+            sdk.ingest_event("tuifeed.deploy.started", "repo/beta", {"n": 3}),
+        ]
+        await wait_for(pilot, lambda: _types(app)[-3:] == [e.type for e in sent], what="live rows")
+        last = table_rows(app, "#events")[-1]
+        assert last[0] == str(sent[-1].seq) and last[3] == "repo/beta" and last[4] == "user:admin"
+        assert last[5] == '{"n":3}'
+
+        await pilot.press("t")
+        app.screen.query_one("#type-filter", Input).value = "tuifeed.build."
+        await wait_for(
+            pilot,
+            lambda: _types(app) == ["tuifeed.build.started", "tuifeed.build.finished"],
+            what="type filter",
+        )
+        app.screen.query_one("#subject-filter", Input).value = "repo/beta"
+        await wait_for(pilot, lambda: _types(app) == [], what="both filters")
+        app.screen.query_one("#type-filter", Input).value = "tuifeed."
+        await wait_for(pilot, lambda: _types(app) == ["tuifeed.deploy.started"], what="subject filter")
+
+        sdk.ingest_event("tuifeed.deploy.finished", "repo/beta")
+        sdk.ingest_event("tuifeed.deploy.finished", "repo/alpha")  # filtered out
+        await wait_for(
+            pilot,
+            lambda: _types(app) == ["tuifeed.deploy.started", "tuifeed.deploy.finished"],
+            what="live rows through the filters",
+        )
+        assert "type tuifeed.  subject repo/beta" in screen_text(app, "#summary")
+
+
+async def test_freeze_holds_the_feed_and_follow_catches_up(sdk: Client, make_app: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await show(pilot, app, "6")
+        app.screen.query_one("#type-filter", Input).value = "tuifreeze."
+        await pilot.pause(0.3)
+        app.screen.query_one("#events").focus()
+        await pilot.press("space")
+        assert "frozen" in screen_text(app, "#summary")
+        sdk.ingest_event("tuifreeze.one", "repo/x")
+        await wait_for(pilot, lambda: any(e.type == "tuifreeze.one" for e in app.events), what="received")
+        await pilot.pause(0.3)
+        assert _types(app) == []  # held while frozen
+        await pilot.press("space")
+        await wait_for(pilot, lambda: _types(app) == ["tuifreeze.one"], what="caught up")
