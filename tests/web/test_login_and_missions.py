@@ -36,6 +36,10 @@ def test_a_login_link_signs_the_browser_in_once_with_an_httponly_cookie(
         assert "cannot be used" in again.text()
     finally:
         other.close()
+    # Nothing secret reaches the server's log: not the codes, not the session, not the token.
+    log = (server.home / "server.out").read_text()
+    code = link.split("code=", 1)[1]
+    assert code not in log and session[0]["value"] not in log and server.token not in log
 
 
 def test_a_cookie_mutation_without_the_csrf_header_is_refused(dashboard: Dashboard) -> None:
