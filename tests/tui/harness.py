@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 
 from missiond.tui import MissiondTUI
+from missiond.tui.format import Formatter
 
 
 def root_conftest(config: pytest.Config) -> ModuleType:
@@ -136,3 +139,36 @@ async def show(pilot: Any, app: MissiondTUI, key: str) -> Any:
     await pilot.press(key)
     await wait_for(pilot, lambda: app.screen is not before and app.screen.loads, what=f"screen {key}")
     return app.screen
+
+
+class StableFormatter(Formatter):
+    """Renders what changes from run to run (ids, times, seqs, the port) as fixed text, so
+    SVG snapshots of a real server's data compare equal across runs. Known ids get the
+    names the test gives them; any other id becomes `<prefix>_?`."""
+
+    ID = re.compile(r"\b([a-z]{3})_[0-9A-HJKMNP-TV-Z]{26}\b")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: dict[str, str] = {}
+
+    def name(self, ident: str, label: str) -> None:
+        self.names[ident] = label
+
+    def id(self, value: str | None) -> str:
+        return self.text(value) if value else "-"
+
+    def text(self, value: str) -> str:
+        return self.ID.sub(lambda m: self.names.get(m.group(0), f"{m.group(1)}_?"), value)
+
+    def seq(self, value: int | None) -> str:
+        return "-" if value is None else "#"
+
+    def url(self, value: str) -> str:
+        return re.sub(r":\d+$", ":PORT", value)
+
+    def time(self, value: datetime | None) -> str:
+        return "-" if value is None else "hh:mm:ss"
+
+    def relative(self, value: datetime | None) -> str:
+        return "-" if value is None else "in Δ"

@@ -29,6 +29,10 @@ class Formatter:
         """The whole id: people copy ids into the CLI, so nothing is cut."""
         return value or "-"
 
+    def text(self, value: str) -> str:
+        """Free text from the server that may carry ids (subjects, summaries, reasons)."""
+        return value
+
     def seq(self, value: int | None) -> str:
         return "-" if value is None else str(value)
 
@@ -61,7 +65,7 @@ class Formatter:
         """A JSON value on one line, cut at `width` characters."""
         import json
 
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+        text = self.text(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str))
         return text if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -51,7 +51,17 @@ class ApprovalsScreen(LiveScreen):
         self.approvals = {a.id: a for a in approvals}
         fmt = self.tui.formatter
         rows = [
-            (a.id, (fmt.id(a.id), a.kind, a.subject, a.summary, a.status, fmt.time(a.created_at)))
+            (
+                a.id,
+                (
+                    fmt.id(a.id),
+                    a.kind,
+                    fmt.text(a.subject),
+                    fmt.text(a.summary),
+                    a.status,
+                    fmt.time(a.created_at),
+                ),
+            )
             for a in approvals
         ]
         table = self.query_one("#approvals", DataTable)
@@ -73,11 +83,14 @@ class ApprovalsScreen(LiveScreen):
             pane.update(Text("Nothing is waiting for a decision.", style="dim"))
             return
         fmt = self.tui.formatter
-        text = Text.assemble((approval.summary, "bold"), "\n")
-        text.append(f"{approval.kind} on {approval.subject}, asked by {approval.requester or '-'}\n")
+        text = Text.assemble((fmt.text(approval.summary), "bold"), "\n")
+        asked = fmt.text(f"{approval.kind} on {approval.subject}, asked by {approval.requester or '-'}")
+        text.append(asked + "\n")
         text.append(f"expires {fmt.when(approval.expires_at)}\n", style="dim")
         if approval.status != "pending":
-            text.append(f"{approval.status} by {approval.decider or '-'}: {approval.reason or ''}\n")
+            text.append(
+                fmt.text(f"{approval.status} by {approval.decider or '-'}: {approval.reason or ''}\n")
+            )
         text.append(f"payload {fmt.json(dict(approval.payload), 100)}", style="dim")
         pane.update(text)
 

@@ -88,8 +88,8 @@ class EventsScreen(LiveScreen):
                 fmt.seq(event.seq),
                 fmt.time(event.ts),
                 event.type,
-                event.subject,
-                event.actor or "-",
+                fmt.text(event.subject),
+                fmt.text(event.actor or "-"),
                 fmt.json(dict(event.data), 60),
                 key=str(event.seq),
             )

@@ -257,7 +257,7 @@ class MissionDetailScreen(MissionActions, LiveScreen):
             progress_text(mission.progress, 20),
         )
         if mission.reason:
-            text.append(f"\nreason: {mission.reason}", style="red")
+            text.append(f"\nreason: {self.tui.formatter.text(mission.reason)}", style="red")
         goal = (
             mission.raw.get("spec", {}).get("goal") if isinstance(mission.raw.get("spec"), Mapping) else None
         )

@@ -231,7 +231,7 @@ class RoutineHistoryScreen(LiveScreen):
                     run.trigger,
                     run_text(run),
                     fmt.time(run.finished_at),
-                    str(run.detail.get("reason") or ""),
+                    fmt.text(str(run.detail.get("reason") or "")),
                     fmt.id(run.id),
                 ),
             )

@@ -47,8 +47,8 @@ class SignalsScreen(LiveScreen):
                 f"{s.kind}:{s.id}",
                 (
                     Text(s.kind, style=KIND_STYLE.get(s.kind, "")),
-                    s.title,
-                    s.detail,
+                    fmt.text(s.title),
+                    fmt.text(s.detail),
                     fmt.time(s.since),
                     fmt.id(s.id),
                 ),

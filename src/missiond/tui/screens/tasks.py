@@ -76,7 +76,7 @@ class TasksScreen(LiveScreen):
                         t.title,
                         t.status,
                         str(t.open_blockers),
-                        ", ".join(blockers.get(t.id, ())),
+                        ", ".join(fmt.id(b) for b in blockers.get(t.id, ())),
                     ),
                 )
                 for t in stuck
@@ -94,7 +94,7 @@ class TasksScreen(LiveScreen):
         return (
             fmt.id(task.id),
             task.title,
-            lease.holder,
+            fmt.text(lease.holder),
             fmt.when(lease.expires_at),
             str(lease.fencing_token),
         )
