@@ -117,3 +117,55 @@ def test_an_external_routine_wears_the_badge_and_a_blocked_run_says_why(dashboar
     row.get_by_role("button", name="Run now").click()
     expect(page.locator(".toast-error")).to_contain_text("POLICY_BLOCKED")
     dashboard.shot("routines")
+
+
+def test_a_routine_is_edited_resumed_activated_and_deleted_from_the_page(dashboard: Dashboard) -> None:
+    page, api = dashboard.page, dashboard.api
+    routine = api.post(
+        "/v1/routines",
+        json={
+            "name": "hourly digest",
+            "schedule": {"interval_s": 3600},
+            "action": {"kind": "task", "task": {"title": "digest"}},
+        },
+    ).json()
+    dashboard.open(f"routines/{routine['id']}")
+    page.get_by_role("button", name="Edit").click()
+    form = page.locator("form.routine-form")
+    expect(form.locator("textarea[name='action']")).to_have_value("digest")
+    form.locator("select[name='schedule-kind']").select_option("cron")
+    form.locator("input[name='cron']").fill("*/15 * * * *")
+    expect(form.locator(".words")).to_have_text("every 15 minutes")
+    form.get_by_role("button", name="Save").click()
+    expect(page.locator(".mission-head")).to_contain_text("every 15 minutes")
+    expect(page.locator(".mission-head")).to_contain_text("rev 2")
+    assert api.get(f"/v1/routines/{routine['id']}").json()["schedule"]["cron"] == "*/15 * * * *"
+
+    page.get_by_role("button", name="Pause").click()
+    expect(page.locator(".mission-head .badge").first).to_have_text("paused")
+    page.get_by_role("button", name="Resume").click()
+    expect(page.locator(".mission-head .badge").first).to_have_text("active")
+
+    # An agent's routine is a draft until a person activates it.
+    agent = dashboard.agent("planner", "planner", capabilities=["routines:read", "routines:write"])
+    draft = agent.post(
+        "/v1/routines",
+        json={
+            "name": "agent's idea",
+            "schedule": {"interval_s": 600},
+            "action": {"kind": "task", "task": {"title": "x"}},
+        },
+    )
+    assert draft.status_code == 201, draft.text
+    dashboard.open("routines")
+    row = page.locator(f"tr[data-id='{draft.json()['id']}']")
+    expect(row).to_contain_text("draft")
+    row.get_by_role("button", name="Activate").click()
+    expect(row).to_contain_text("active")
+
+    dashboard.open(f"routines/{routine['id']}")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete").click()
+    expect(page).to_have_url(f"{dashboard.server.url}/ui/#/routines")
+    expect(page.locator(f"tr[data-id='{routine['id']}']")).to_have_count(0)
+    assert api.get(f"/v1/routines/{routine['id']}").status_code == 404

@@ -134,6 +134,11 @@ def test_every_view_is_live_and_renders_without_errors(dashboard: Dashboard, tmp
     expect(page.locator(f"tr[data-id='{ids['scripted']}']")).to_contain_text("3/3")
     page.get_by_role("link", name="draft 3").click()
     expect(page.locator("tbody tr")).to_have_count(3)
+    page.locator("tbody tr").first.get_by_role("link").click()
+    page.get_by_label("cancel reason").fill("not this quarter")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator(".mission-head .badge").first).to_have_text("cancelled")
+    expect(page.locator(".mission-head")).to_contain_text("not this quarter")
     dashboard.open("missions")
     dashboard.shot("missions")
 

@@ -74,8 +74,11 @@ class Dashboard:
         self.page.screenshot(path=str(path), full_page=False)
         return path
 
-    def agent(self, name: str, *roles: str) -> httpx.Client:
-        answer = self.api.post("/v1/agents", json={"name": name, "roles": list(roles)})
+    def agent(self, name: str, *roles: str, capabilities: list[str] | None = None) -> httpx.Client:
+        body: dict[str, Any] = {"name": name, "roles": list(roles)}
+        if capabilities is not None:
+            body["capabilities"] = capabilities
+        answer = self.api.post("/v1/agents", json=body)
         assert answer.status_code == 201, answer.text
         token = answer.json()["token"]
         headers = {"Authorization": f"Bearer {token}"}
