@@ -7,6 +7,9 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 MISSIOND = Path(sys.executable).with_name("missiond")
 OUTCOMES = (
@@ -19,11 +22,13 @@ OUTCOMES = (
 )
 
 
-def _run_demo(*args: str, timeout: float = 280) -> subprocess.CompletedProcess[str]:
+def _run_demo(
+    *args: str, timeout: float = 280, before: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MISSIOND_")}
     env |= {"CI": "true", "COLUMNS": "200", "NO_COLOR": "1"}
     return subprocess.run(
-        [str(MISSIOND), "demo", *args],
+        [str(MISSIOND), *before, "demo", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -68,3 +73,14 @@ def test_the_demo_exits_non_zero_naming_what_did_not_happen() -> None:
     assert "not as expected" in done.stderr
     assert "the mission succeeds" in done.stderr
     assert "every expected outcome happened" not in done.stdout
+
+
+def test_the_demo_reuses_the_server_running_for_a_home_and_leaves_it_running(server_factory: Any) -> None:
+    server = server_factory()
+    server.start()
+    done = _run_demo(before=("--home", str(server.home)))
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert f"reusing the server at {server.url}" in done.stdout
+    assert httpx.get(f"{server.url}/v1/health", timeout=5).status_code == 200
+    missions = server.client().get("/v1/missions").json()
+    assert missions["counts"] == {"succeeded": 1}

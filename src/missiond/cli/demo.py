@@ -40,6 +40,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from missiond.cli.app import App
 from missiond.cli.demo_repo import make_repo, mission_spec, routine_action
 from missiond.sdk import Client, MissiondError
 from missiond.sdk.config import read_server_info
@@ -84,9 +85,11 @@ class Demo:
     shown_at: float | None = None
     log: list[str] = field(default_factory=list)
 
+    home_override: Path | None = None
+
     def __post_init__(self) -> None:
         self.repo = self.root / "repo"
-        self.home = self.root / "home"
+        self.home = self.home_override or self.root / "home"
 
     def say(self, message: str) -> None:
         self.log.append(message)
@@ -143,7 +146,11 @@ def start_server(demo: Demo) -> None:
 
 
 def start_agents(demo: Demo, client: Client) -> None:
-    for name in AGENTS:
+    (demo.home / "logs").mkdir(parents=True, exist_ok=True)
+    taken = {a.name for a in client.list_agents()}
+    suffix = f"-{demo.root.name.rsplit('-', 1)[-1]}" if taken & set(AGENTS) else ""
+    for base in AGENTS:
+        name = base + suffix
         agent, token = client.create_agent(name, roles=["executor"])
         assert token is not None
         demo.agent_ids.append(agent.subject)
@@ -317,7 +324,9 @@ def check(demo: Demo, client: Client, mission: dict[str, Any], run: dict[str, An
     outcomes.append(
         Outcome("the mission succeeds", "succeeded", str(mission["status"]), mission["status"] == "succeeded")
     )
-    claimers = {e.actor for e in client.query_events(type="task.claimed", limit=1000).events}
+    ours_tasks = {f"task/{t.id}" for t in client.list_tasks(mission=mission["id"], limit=1000).items}
+    claims = client.query_events(type="task.claimed", subject=sorted(ours_tasks) or None, limit=1000).events
+    claimers = {e.actor for e in claims if e.subject in ours_tasks}
     ours = sorted(claimers & set(demo.agent_ids))
     outcomes.append(
         Outcome(
@@ -370,15 +379,21 @@ def login_link(client: Client) -> str | None:
 
 @click.command()
 @click.option("--interactive", is_flag=True, help="Wait for you to decide the approval (dashboard or CLI).")
+@click.pass_context
 @click.option("--keep", is_flag=True, help="Leave the server (and the workspace) running to explore.")
 @click.option(
     "--timeout", "timeout_s", default=240.0, show_default=True, help="Seconds to wait for the mission."
 )
-def demo(interactive: bool, keep: bool, timeout_s: float) -> None:
-    """Run the golden path: a mission with real agents, a real test gate, a human approval."""
+def demo(ctx: click.Context, interactive: bool, keep: bool, timeout_s: float) -> None:
+    """Run the golden path: a mission with real agents, a real test gate, a human approval.
+
+    It runs in a temporary directory with its own server on SQLite; with the global
+    `--home DIR` it reuses the server running for that home (or starts one there)."""
     console = Console(highlight=False)
+    app = ctx.find_object(App)
+    home = app.home.expanduser().resolve() if app is not None and app.home is not None else None
     with workspace(keep) as root:
-        run_demo(Demo(console, interactive, keep, timeout_s, root))
+        run_demo(Demo(console, interactive, keep, timeout_s, root, home_override=home))
 
 
 def run_demo(demo: Demo) -> None:

@@ -110,12 +110,13 @@ def commit(workspace: Path, name: str, message: str) -> None:
 # -- the protocol -----------------------------------------------------------------------------
 
 
-def work_on(client: Client, name: str, task_id: str) -> None:
+def work_on(client: Client, name: str, task_id: str) -> bool:
+    """Do the task and submit the work; False when it is not a mission task (hand it back)."""
     task = client.get_task(task_id)
     found = INTENT.search(task.intent or "")
     if task.mission_id is None or found is None:
         log(name, "not a mission task; handing it back", task_id=task_id)
-        return
+        return False
     mission_id, item_id, attempt = task.mission_id, found["item"], int(found["attempt"])
     mission = client.get_mission(mission_id)
     workspace = Path(str(mission.raw.get("spec", {}).get("workspace", ".")))
@@ -125,11 +126,12 @@ def work_on(client: Client, name: str, task_id: str) -> None:
     edit = EDITS.get(item_id)
     if edit is None:
         client.submit_work(mission_id, item_id, summary=f"{name} does not know how to do {item_id}", ok=False)
-        return
+        return True
     summary = edit(workspace, attempt, feedback)
     commit(workspace, name, f"{item_id}: {summary} (attempt {attempt})")
     client.submit_work(mission_id, item_id, summary=summary)
     log(name, "submitted", item=item_id, attempt=attempt, summary=summary)
+    return True
 
 
 def run(role: str, name: str, parent: int) -> int:
@@ -140,12 +142,14 @@ def run(role: str, name: str, parent: int) -> int:
         log(name, "started", role=role, url=client.base_url)
         while not _stop and os.getppid() == parent:
             try:
-                claim = client.claim_task(role=role, ttl_s=120)
+                # Missions label their board tasks; other work on the board is not ours.
+                claim = client.claim_task(role=role, labels=("mission",), ttl_s=120)
                 unreachable_since = None
                 if claim is None:
                     time.sleep(IDLE_S)
                     continue
-                work_on(client, name, claim.task.id)
+                if not work_on(client, name, claim.task.id):
+                    client.release_lease(claim.lease.id, outcome=f"{name} cannot do this task")
             except TransportError as error:
                 unreachable_since = unreachable_since or time.monotonic()
                 if time.monotonic() - unreachable_since > GIVE_UP_UNREACHABLE_S:
