@@ -189,6 +189,8 @@ def test_every_view_is_live_and_renders_without_errors(dashboard: Dashboard, tmp
     page.locator(".vrow", has_text="test.failed").first.click()
     expect(page.locator(".detail pre")).to_contain_text('"exit_code": 1')
     dashboard.shot("events")
+    # A tab holds one stream (its view's): views close theirs when left.
+    wait_for(lambda: api.get("/v1/admin/stats").json()["subscribers"] == 1, what="one subscriber")
     assert problems == []
 
 

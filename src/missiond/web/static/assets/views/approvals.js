@@ -7,7 +7,9 @@ async function head() {
   return (await get("/v1/health")).head_seq;
 }
 
-// The nav badge: how many approvals wait, kept live on every page.
+// The nav badge: how many approvals wait. It polls (every 5 s, and at once after a decision)
+// rather than holding a second stream: a browser allows 6 connections to a host, and each
+// open tab should cost one.
 export function watchCount(el) {
   const load = throttle(async () => {
     try {
@@ -19,9 +21,13 @@ export function watchCount(el) {
     }
   }, 500);
   load();
-  head()
-    .then((after) => new EventStream("/v1/streams/events", { params: { type: "approval." }, after, onEvents: load, onExpired: head }))
-    .catch(() => {});
+  setInterval(load, 5000);
+  countRefresh = load;
+}
+
+let countRefresh = () => {};
+export function refreshCount() {
+  countRefresh();
 }
 
 export function mount(el, { query }) {
@@ -90,8 +96,8 @@ export function mount(el, { query }) {
             h(
               "div",
               { class: "actions" },
-              h("button", { class: "primary", onclick: (e) => act(e.target, async () => { await post(`/v1/approvals/${a.id}/approve`, reason.value ? { reason: reason.value } : {}); refresh(); }, "approved") }, "Approve"),
-              h("button", { class: "danger", onclick: (e) => act(e.target, async () => { await post(`/v1/approvals/${a.id}/deny`, { reason: reason.value }); refresh(); }, "denied") }, "Deny"),
+              h("button", { class: "primary", onclick: (e) => act(e.target, async () => { await post(`/v1/approvals/${a.id}/approve`, reason.value ? { reason: reason.value } : {}); refresh(); refreshCount(); }, "approved") }, "Approve"),
+              h("button", { class: "danger", onclick: (e) => act(e.target, async () => { await post(`/v1/approvals/${a.id}/deny`, { reason: reason.value }); refresh(); refreshCount(); }, "denied") }, "Deny"),
             ),
           )
         : null,
@@ -119,7 +125,7 @@ export function mount(el, { query }) {
   (async () => {
     const after = await head().catch(() => null);
     await load().catch((error) => clear(list, h("p", { class: "problem" }, error.message)));
-    if (!closed) stream = new EventStream("/v1/streams/events", { params: { type: "approval." }, after, onEvents: refresh, onExpired: head });
+    if (!closed) stream = new EventStream("/v1/streams/events", { params: { type: "approval." }, after, onEvents: () => { refresh(); refreshCount(); }, onExpired: head });
   })();
   return () => {
     closed = true;

@@ -3,6 +3,7 @@
 import { get, post } from "../lib/api.js";
 import { act, badge, clear, emptyState, h, pre, relTime, timeEl } from "../lib/dom.js";
 import { EventStream, throttle } from "../lib/sse.js";
+import { refreshCount } from "./approvals.js";
 
 const PAGE = 50;
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
@@ -231,8 +232,8 @@ function mountMission(el, id) {
       h(
         "div",
         { class: "actions" },
-        h("button", { class: "primary", onclick: (e) => act(e.target, () => post(`/v1/approvals/${approvalId}/approve`, reason.value ? { reason: reason.value } : {}), "approved") }, "Approve"),
-        h("button", { class: "danger", onclick: (e) => act(e.target, () => post(`/v1/approvals/${approvalId}/deny`, { reason: reason.value }), "changes requested") }, "Request changes"),
+        h("button", { class: "primary", onclick: (e) => act(e.target, () => post(`/v1/approvals/${approvalId}/approve`, reason.value ? { reason: reason.value } : {}).then(refreshCount), "approved") }, "Approve"),
+        h("button", { class: "danger", onclick: (e) => act(e.target, () => post(`/v1/approvals/${approvalId}/deny`, { reason: reason.value }).then(refreshCount), "changes requested") }, "Request changes"),
       ),
     );
   };
@@ -265,6 +266,7 @@ function mountMission(el, id) {
       onEvents: (events) => {
         addLog(events);
         refresh();
+        if (events.some((e) => e.type.startsWith("review."))) refreshCount();
       },
       onExpired: async (problem) => problem.floor ?? head(),
     });
