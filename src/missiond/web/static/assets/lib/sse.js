@@ -22,7 +22,8 @@ export function onConnectionState(listener) {
 export function connectionState() {
   if (signedOut) return { state: "offline", label: "signed out" };
   const all = [...streams];
-  if (all.length === 0) return { state: "idle", label: "idle" };
+  // Between views (and while a view loads its first page) no stream is open yet.
+  if (all.length === 0) return { state: "connecting", label: "connecting…" };
   if (all.some((s) => s.state === "reconnecting")) {
     const retry = Math.max(...all.map((s) => s.retryAt || 0)) - Date.now();
     return { state: "reconnecting", label: `reconnecting${retry > 900 ? ` in ${Math.ceil(retry / 1000)} s` : "…"}` };
