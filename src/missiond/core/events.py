@@ -35,6 +35,7 @@ RESERVED_NAMESPACES = frozenset(
         "plan",
         "policy",
         "reconcile",
+        "ui",
     }
 )
 
