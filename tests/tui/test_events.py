@@ -9,13 +9,17 @@ from textual.widgets import Input
 
 from missiond.sdk import Client
 
-from .harness import screen_text, show, table_rows, wait_for
+from .harness import screen_text, show, wait_for
 
 pytestmark = pytest.mark.anyio
 
 
+def _rows(app: Any) -> list[list[str]]:
+    return [line.split(maxsplit=5) for line in app.screen.lines]
+
+
 def _types(app: Any) -> list[str]:
-    return [r[2] for r in table_rows(app, "#events")]
+    return [r[2] for r in _rows(app)]
 
 
 async def test_the_feed_shows_new_events_live_and_filters_them(sdk: Client, make_app: Any) -> None:
@@ -28,7 +32,7 @@ async def test_the_feed_shows_new_events_live_and_filters_them(sdk: Client, make
             sdk.ingest_event("tuifeed.deploy.started", "repo/beta", {"n": 3}),
         ]
         await wait_for(pilot, lambda: _types(app)[-3:] == [e.type for e in sent], what="live rows")
-        last = table_rows(app, "#events")[-1]
+        last = _rows(app)[-1]
         assert last[0] == str(sent[-1].seq) and last[3] == "repo/beta" and last[4] == "user:admin"
         assert last[5] == '{"n":3}'
 
@@ -69,3 +73,20 @@ async def test_freeze_holds_the_feed_and_follow_catches_up(sdk: Client, make_app
         assert _types(app) == []  # held while frozen
         await pilot.press("space")
         await wait_for(pilot, lambda: _types(app) == ["tuifreeze.one"], what="caught up")
+
+
+async def test_server_text_that_looks_like_markup_is_shown_as_it_is(sdk: Client, make_app: Any) -> None:
+    task = sdk.create_task("[/] odd [bold]title", role="tui-markup")
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await show(pilot, app, "6")
+        sdk.ingest_event("tuimarkup.seen", "repo/[red]x", {"s": "[/]"})
+        await wait_for(pilot, lambda: "tuimarkup.seen" in _types(app), what="the odd event")
+        row = next(r for r in _rows(app) if r[2] == "tuimarkup.seen")
+        assert row[3] == "repo/[red]x" and row[5] == '{"s":"[/]"}'
+        await show(pilot, app, "4")
+        from .harness import table_rows
+
+        rows = {r[0]: r for r in table_rows(app, "#ready")}
+        assert rows[task.id][1] == "[/] odd [bold]title"
+        assert not [n for n in app.notices if n.severity == "error"]

@@ -148,7 +148,7 @@ def test_events_screen_looks_as_committed(snap_compare: Any, world: dict[str, An
         await _settled(pilot)
         app = pilot.app
         app.screen.query_one("#type-filter", Input).value = "demo."
-        await wait_for(pilot, lambda: app.screen.query_one("#events").row_count == 4, what="filtered feed")
+        await wait_for(pilot, lambda: len(app.screen.lines) == 4, what="filtered feed")
         app.screen.query_one("#events").focus()
         await pilot.pause(0.3)
 

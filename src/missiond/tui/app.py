@@ -93,7 +93,7 @@ class MissiondTUI(App[None]):
     # -- lifecycle ---------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self.set_interval(self.flush_s, self._flush)
+        self.set_interval(self.flush_s, self._deliver)
         self.set_interval(self.SIGNALS_POLL_S, self.request_signals)
         self._follow()
         self.request_signals()
@@ -129,7 +129,7 @@ class MissiondTUI(App[None]):
             screen.request_reload()
         self.request_signals()
 
-    def _flush(self) -> None:
+    def _deliver(self) -> None:
         if not self._pending:
             return
         started = perf_counter()

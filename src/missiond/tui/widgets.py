@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -56,7 +57,7 @@ class ConnectionBar(Static):
         parts.append(f"⚑ {count} need{'s' if count == 1 else ''} you" if count else "⚑ 0 signals")
         self.set_class(link.state is LinkState.LIVE, "-live")
         self.set_class(link.state is not LinkState.LIVE, "-down")
-        self.update("  │  ".join(parts))
+        self.update(Text("  │  ".join(parts)))
 
 
 class ReasonModal(ModalScreen[str | None]):
@@ -79,9 +80,9 @@ class ReasonModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text)
+            yield Label(self.title_text, markup=False)
             yield Input(placeholder=self.placeholder, id="reason")
-            yield Static("", id="error")
+            yield Static("", id="error", markup=False)
             with Horizontal():
                 yield Button("OK", variant="primary", id="ok")
                 yield Button("Cancel", id="cancel")
@@ -126,7 +127,7 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question)
+            yield Label(self.question, markup=False)
             with Horizontal():
                 yield Button("Yes (y)", variant="warning", id="yes")
                 yield Button("No (n)", id="no")

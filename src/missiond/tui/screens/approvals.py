@@ -38,12 +38,12 @@ class ApprovalsScreen(LiveScreen):
         self.approvals: dict[str, Approval] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="summary")
+        yield Static("", id="summary", markup=False)
         table: DataTable[Any] = DataTable(id="approvals", cursor_type="row", zebra_stripes=True)
         table.add_columns("id", "kind", "subject", "summary", "status", "requested")
         yield table
         with Vertical(id="context"):
-            yield Static("", id="approval")
+            yield Static("", id="approval", markup=False)
 
     async def load(self) -> None:
         status = "any" if self.show_all else "pending"

@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
@@ -35,6 +37,12 @@ NAV = (
     ("6", "events", "Events"),
     ("7", "signals", "Signals"),
 )
+
+
+def cell(value: Any) -> Any:
+    """A table cell: server text is shown as it is, never parsed as markup (`[/]` in a value
+    would otherwise be styling, or an error)."""
+    return Text(value) if isinstance(value, str) else value
 
 
 class NavBar(Static):
@@ -175,11 +183,21 @@ class LiveScreen(Screen[None]):
 
     @staticmethod
     def fill(table: DataTable[Any], rows: list[tuple[str, tuple[Any, ...]]]) -> None:
-        """Replace the rows, keeping the cursor on the same key when it is still there."""
+        """Show `rows`. When the same keys are shown in the same order (a reload of a live
+        page, the usual case) only the cells that changed are updated, so the table keeps
+        its render caches; otherwise the rows are replaced, keeping the cursor's key."""
+        if [str(k.value) for k in table.rows] == [key for key, _ in rows]:
+            for index, (key, cells) in enumerate(rows):
+                current = table.get_row(key)
+                for column, value in enumerate(cells):
+                    value = cell(value)
+                    if column < len(current) and current[column] != value:
+                        table.update_cell_at(Coordinate(index, column), value)
+            return
         keep = LiveScreen.selected_key(table)
         table.clear()
         for key, cells in rows:
-            table.add_row(*cells, key=key)
+            table.add_row(*(cell(c) for c in cells), key=key)
         if keep is not None:
             for index, (key, _) in enumerate(rows):
                 if key == keep:

@@ -107,7 +107,7 @@ class MissionsScreen(MissionActions, LiveScreen):
         self.missions: list[Mission] = []
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="summary")
+        yield Static("", id="summary", markup=False)
         table: DataTable[Any] = DataTable(id="missions", cursor_type="row", zebra_stripes=True)
         table.add_columns("id", "title", "status", "progress", "updated")
         yield table
@@ -208,14 +208,14 @@ class MissionDetailScreen(MissionActions, LiveScreen):
         self.mission: Mission | None = None
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="header")
-        yield Static("", id="lanes")
+        yield Static("", id="header", markup=False)
+        yield Static("", id="lanes", markup=False)
         with Horizontal(id="body"):
             table: DataTable[Any] = DataTable(id="items", cursor_type="row")
             table.add_columns("item", "status", "tries", "reworks")
             yield table
             with VerticalScroll(id="item-pane"):
-                yield Static("", id="item")
+                yield Static("", id="item", markup=False)
 
     def relevant(self, event: Event) -> bool:
         return event.subject == f"mission/{self.mission_id}" or (

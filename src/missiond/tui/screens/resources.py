@@ -46,7 +46,7 @@ class ResourcesScreen(LiveScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="prefix, e.g. project/ (enter to browse)", id="prefix", compact=True)
-        yield Static("", id="summary")
+        yield Static("", id="summary", markup=False)
         table: DataTable[Any] = DataTable(id="resources", cursor_type="row", zebra_stripes=True)
         table.add_column("key", key="key")
         table.add_column("value", key="value")
@@ -54,7 +54,7 @@ class ResourcesScreen(LiveScreen):
         table.add_column("by", key="by")
         table.add_column("updated", key="updated")
         yield table
-        yield Static("", id="value")
+        yield Static("", id="value", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#resources", DataTable).focus()
@@ -124,10 +124,10 @@ class ResourcesScreen(LiveScreen):
                 relist = True
                 continue
             fmt = self.tui.formatter
-            table.update_cell(change.key, "value", fmt.json(change.value, 48))
-            table.update_cell(change.key, "rev", fmt.seq(change.rev))
-            table.update_cell(change.key, "by", event.actor or "-")
-            table.update_cell(change.key, "updated", fmt.time(event.ts))
+            table.update_cell(change.key, "value", Text(fmt.json(change.value, 48)))
+            table.update_cell(change.key, "rev", Text(fmt.seq(change.rev)))
+            table.update_cell(change.key, "by", Text(fmt.text(event.actor or "-")))
+            table.update_cell(change.key, "updated", Text(fmt.time(event.ts)))
             self.records[change.key] = Resource(
                 key=record.key,
                 value=change.value,

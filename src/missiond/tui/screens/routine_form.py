@@ -129,7 +129,7 @@ class RoutineForm(ModalScreen[Routine | None]):
         argv = action.get("argv")
         command = action.get("shell") or (shlex.join(argv) if isinstance(argv, list) else "")
         with Vertical():
-            yield Static(f"Edit routine {r.name}" if r else "New routine", id="title")
+            yield Static(f"Edit routine {r.name}" if r else "New routine", id="title", markup=False)
             with VerticalScroll(id="fields"):
                 yield from self._row("name", "Name", Input(r.name if r else "", id="name", compact=True))
                 kind = "interval" if r and r.interval_s is not None else "cron"
@@ -161,7 +161,9 @@ class RoutineForm(ModalScreen[Routine | None]):
                         "command has external side effects", bool(action.get("external")), id="external"
                     )
                 else:
-                    yield Static(f"action: {action.get('kind')} (kept as it is)", classes="error")
+                    yield Static(
+                        f"action: {action.get('kind')} (kept as it is)", classes="error", markup=False
+                    )
                 misfire = str((r.misfire if r else {}).get("policy", "run_once"))
                 yield from self._row(
                     "misfire",
@@ -189,7 +191,7 @@ class RoutineForm(ModalScreen[Routine | None]):
                 yield Checkbox(
                     "external side effects allowed", bool(r and r.external_allowed), id="external_allowed"
                 )
-                yield Static("", id="form-error", classes="error")
+                yield Static("", id="form-error", classes="error", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Save (ctrl+s)", variant="primary", id="save")
                 yield Button("Cancel (esc)", id="cancel")
@@ -199,7 +201,7 @@ class RoutineForm(ModalScreen[Routine | None]):
         with Horizontal(classes="row"):
             yield Label(label)
             yield widget
-        yield Static("", id=f"{name}-error", classes="error")
+        yield Static("", id=f"{name}-error", classes="error", markup=False)
 
     def on_mount(self) -> None:
         self._show_kind()

@@ -69,7 +69,7 @@ class RoutinesScreen(LiveScreen):
         self.routines: dict[str, Routine] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="summary")
+        yield Static("", id="summary", markup=False)
         table: DataTable[Any] = DataTable(id="routines", cursor_type="row", zebra_stripes=True)
         table.add_columns("name", "status", "schedule", "next fire", "last result", "side effects", "id")
         yield table
@@ -210,11 +210,11 @@ class RoutineHistoryScreen(LiveScreen):
         self.runs: dict[str, RoutineRun] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield Static(f"History of {self.name_text}", id="title")
+        yield Static(f"History of {self.name_text}", id="title", markup=False)
         table: DataTable[Any] = DataTable(id="runs", cursor_type="row", zebra_stripes=True)
         table.add_columns("scheduled for", "trigger", "status", "finished", "reason", "run")
         yield table
-        yield Static("", id="output")
+        yield Static("", id="output", markup=False)
 
     def relevant(self, event: Any) -> bool:
         return bool(event.subject == f"routine/{self.routine_id}")

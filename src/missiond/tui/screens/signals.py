@@ -31,7 +31,7 @@ class SignalsScreen(LiveScreen):
     """
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="summary")
+        yield Static("", id="summary", markup=False)
         table: DataTable[Any] = DataTable(id="signals", cursor_type="row", zebra_stripes=True)
         table.add_columns("kind", "what", "detail", "since", "id")
         yield table

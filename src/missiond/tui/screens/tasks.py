@@ -40,7 +40,7 @@ class TasksScreen(LiveScreen):
         )
         for name, title, columns in sections:
             with Vertical(classes="section"):
-                yield Label(title, id=f"{name}-title")
+                yield Label(title, id=f"{name}-title", markup=False)
                 table: DataTable[Any] = DataTable(id=name, cursor_type="row", zebra_stripes=True)
                 table.add_columns(*columns)
                 yield table
