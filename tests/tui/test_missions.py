@@ -99,3 +99,49 @@ async def test_a_refused_action_shows_the_problem_message_not_a_traceback(
         assert notice.title == "MISSION_EVENT_NOT_APPLICABLE"
         assert "Traceback" not in notice.message and notice.message
         assert app.is_running
+
+
+async def test_a_draft_is_started_and_a_waiting_review_is_decided_from_the_mission_page(
+    sdk: Client, make_app: Any, workspace: Any
+) -> None:
+    mission = sdk.create_mission(
+        scripted_spec("Start and review", workspace, human_review=True, items=("a", "b"))
+    )
+    assert mission.status == "draft"
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        from missiond.tui.screens.missions import MissionDetailScreen
+
+        await wait_for(pilot, lambda: app.screen.loads, what="first load")
+        await app.push_screen(MissionDetailScreen(mission.id))
+        await wait_for(pilot, lambda: getattr(app.screen, "mission", None), what="the mission page")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: sdk.get_mission(mission.id).status == "running", what="started")
+
+        def waiting(item: str) -> bool:
+            return sdk.get_mission(mission.id).item(item)["status"] == "review"
+
+        await wait_for(pilot, lambda: waiting("a") and waiting("b"), what="both items in review")
+        await wait_for(pilot, lambda: "review 2" in screen_text(app, "#lanes"), what="lanes show review")
+        from .harness import select_row
+
+        select_row(app, "#items", "b")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.screen.query("#reason"), what="the reason prompt")
+        await pilot.press(*"rename the flag", "enter")
+        await wait_for(
+            pilot,
+            lambda: "rename the flag" in " ".join(sdk.get_mission(mission.id).item("b")["feedback"]),
+            what="b sent back with the reason",
+        )
+        assert sdk.get_mission(mission.id).item("a")["status"] == "review"  # only b was decided
+
+        await wait_for(pilot, lambda: isinstance(app.screen, MissionDetailScreen), what="back on the page")
+        select_row(app, "#items", "a")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: app.screen.query("#reason"), what="the approve prompt")
+        await pilot.press("enter")
+        await wait_for(
+            pilot, lambda: sdk.get_mission(mission.id).item("a")["status"] == "done", what="a done"
+        )

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -78,7 +79,7 @@ class MissionActions:
                 ReasonModal(f"Cancel mission {mission_id}? Reason (optional):", required=False), cancel
             )
             return
-        past = {"pause": "Paused", "resume": "Resumed"}[action]
+        past = {"pause": "Paused", "resume": "Resumed", "start": "Started"}[action]
         self.call(f"{past} {mission_id}", lambda: client.mission_action(mission_id, action))
 
 
@@ -87,6 +88,7 @@ class MissionsScreen(MissionActions, LiveScreen):
     TOPICS = MISSION_TOPICS
     BINDINGS: ClassVar = [
         Binding("o", "open", "Open"),
+        Binding("s", "start", "Start"),
         Binding("p", "pause", "Pause"),
         Binding("r", "resume", "Resume"),
         Binding("c", "cancel", "Cancel"),
@@ -157,6 +159,9 @@ class MissionsScreen(MissionActions, LiveScreen):
         if mission_id is not None:
             self.app.push_screen(MissionDetailScreen(mission_id))
 
+    def action_start(self) -> None:
+        self.mission_action(self.selected, "start")
+
     def action_pause(self) -> None:
         self.mission_action(self.selected, "pause")
 
@@ -190,9 +195,12 @@ class MissionDetailScreen(MissionActions, LiveScreen):
     MODE = "missions"
     BINDINGS: ClassVar = [
         Binding("escape", "back", "Back"),
+        Binding("s", "start", "Start"),
         Binding("p", "pause", "Pause"),
         Binding("r", "resume", "Resume"),
         Binding("c", "cancel", "Cancel"),
+        Binding("a", "approve_review", "Approve review"),
+        Binding("d", "request_changes", "Request changes"),
     ]
     DEFAULT_CSS = """
     MissionDetailScreen #header { height: auto; padding: 0 1; }
@@ -293,8 +301,60 @@ class MissionDetailScreen(MissionActions, LiveScreen):
     def action_back(self) -> None:
         self.app.pop_screen()
 
+    def action_start(self) -> None:
+        self.mission_action(self.mission_id, "start")
+
     def action_pause(self) -> None:
         self.mission_action(self.mission_id, "pause")
+
+    def action_approve_review(self) -> None:
+        self._decide_review(approve=True)
+
+    def action_request_changes(self) -> None:
+        self._decide_review(approve=False)
+
+    def _decide_review(self, *, approve: bool) -> None:
+        """Decide the human review waiting on the highlighted item (or the only one waiting)."""
+        item_id = self.selected_key(self.query_one("#items", DataTable))
+        self._find_review(item_id, approve)
+
+    @work(group="calls")
+    async def _find_review(self, item_id: str | None, approve: bool) -> None:
+        client = self.tui.client
+        try:
+            pending = [
+                a
+                for a in await client.list_approvals("pending", limit=200)
+                if a.kind == "mission.review" and a.payload.get("mission_id") == self.mission_id
+            ]
+        except Exception as error:
+            self.tui.report(error)
+            return
+        mine = [a for a in pending if a.payload.get("item_id") == item_id] or (
+            pending if len(pending) == 1 else []
+        )
+        if not mine:
+            self.tui.notify(
+                "No human review is waiting on this item.", title="nothing to review", severity="warning"
+            )
+            return
+        approval = mine[0]
+        item = approval.payload.get("item_id")
+
+        def decided(reason: str | None) -> None:
+            if reason is None:
+                return
+            if approve:
+                self.call(f"Approved review of {item}", lambda: client.approve(approval.id, reason or None))
+            elif reason:
+                self.call(f"Requested changes on {item}", lambda: client.deny(approval.id, reason))
+
+        prompt = (
+            ReasonModal(f"Approve the review of {item}? Reason (optional):", required=False)
+            if approve
+            else ReasonModal(f"Request changes on {item}: what should change? (required)", required=True)
+        )
+        self.app.push_screen(prompt, decided)
 
     def action_resume(self) -> None:
         self.mission_action(self.mission_id, "resume")
