@@ -66,6 +66,11 @@ def parse_schedule(raw: dict[str, Any], anchor: datetime) -> Schedule:
         ) from exc
 
 
+def _under_spec(field: str) -> str:
+    """A mission spec problem's field (`body.goal`) as a routine's (`body.action.spec.goal`)."""
+    return "body.action.spec" + field.removeprefix("body")
+
+
 def validate_action(action: dict[str, Any]) -> dict[str, Any]:
     kind = action.get("kind")
     if kind == "command":
@@ -109,14 +114,8 @@ def validate_action(action: dict[str, Any]) -> dict[str, Any]:
         try:
             parse_spec(spec)
         except SpecInvalid as exc:
-            field, message = exc.problems[0]
-            raise ValidationFailed(
-                f"body.action.spec: {field.removeprefix('body.')}: {message}",
-                errors=[
-                    {"field": "body.action.spec." + f.removeprefix("body."), "message": m}
-                    for f, m in exc.problems
-                ],
-            ) from None
+            errors = [{"field": _under_spec(f), "message": m} for f, m in exc.problems]
+            raise ValidationFailed(f"{errors[0]['field']}: {errors[0]['message']}", errors=errors) from None
         return {"kind": "mission", "spec": spec, "start": bool(action.get("start", True))}
     raise ValidationFailed.field("body.action.kind", "must be command, connector, task or mission")
 
