@@ -51,6 +51,10 @@ TARGET_FRAME_P99_MS = 50.0  # a frame under 50 ms keeps typing fluid (20 fps)
 TARGET_KEY_P99_MS = 100.0
 
 
+FRAMES: list[float] = []  # filled by the wrapped Screen._on_timer_update (wrapped before the app starts:
+# each screen's update timer holds the bound method it was created with)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -168,12 +172,10 @@ def stats(values: list[float]) -> dict[str, float]:
 async def phase(
     app: MissiondTUI, pilot: Any, url: str, token: str, rate: int, seconds: float, keys: bool
 ) -> dict[str, Any]:
-    from textual.screen import Screen
-
-    frames: list[float] = []
+    frames = FRAMES
+    frames.clear()
     lag: list[float] = []
     key_ms: list[float] = []
-    undo = timed(Screen, "_on_timer_update", frames)
     app.flush_ms.clear()
     first_seq = (app.last_seq or 0) + 1
     stop = asyncio.Event()
@@ -204,7 +206,6 @@ async def phase(
         await pilot.pause(0.1)
     stop.set()
     await lag_task
-    undo()
     return {
         "frame_ms": stats(frames),
         "flush_ms": stats(list(app.flush_ms)),
@@ -229,8 +230,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         token = (home / "token").read_text().strip()
         try:
             setup_s = await create_missions(url, token, args.missions, str(workspace))
+            from textual.screen import Screen
+
             reloads: list[float] = []
             undo_reload = timed(MissionsScreen, "load", reloads)
+            undo_frames = timed(Screen, "_on_timer_update", FRAMES)
             MissionsScreen.TOPICS = (*MissionsScreen.TOPICS, "bench.")  # worst case: all relevant
             app = MissiondTUI(url, token)
             async with app.run_test(size=(width, height)) as pilot:
@@ -254,6 +258,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     await pilot.pause(0.05)
                 events = await phase(app, pilot, url, token, args.rate, args.seconds, keys=False)
             undo_reload()
+            undo_frames()
         finally:
             server.terminate()
             server.wait(10)

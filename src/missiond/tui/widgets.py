@@ -38,7 +38,14 @@ class ConnectionBar(Static):
         app = self.tui
         self.watch(app, "link", self._show, init=False)
         self.watch(app, "signal_count", self._show, init=False)
+        self._shown_seq: int | None = None
         self._show()
+        # the seq moves with every event: show it twice a second, not on every batch
+        self.set_interval(0.5, self._tick)
+
+    def _tick(self) -> None:
+        if self.tui.last_seq != self._shown_seq:
+            self._show()
 
     @property
     def tui(self) -> MissiondTUI:
@@ -57,7 +64,8 @@ class ConnectionBar(Static):
         parts.append(f"⚑ {count} need{'s' if count == 1 else ''} you" if count else "⚑ 0 signals")
         self.set_class(link.state is LinkState.LIVE, "-live")
         self.set_class(link.state is not LinkState.LIVE, "-down")
-        self.update(Text("  │  ".join(parts)))
+        self._shown_seq = app.last_seq
+        self.update(Text("  │  ".join(parts)), layout=False)  # one line, fixed size: no layout pass
 
 
 class ReasonModal(ModalScreen[str | None]):

@@ -69,7 +69,8 @@ class ApprovalsScreen(LiveScreen):
         pending = sum(1 for a in approvals if a.status == "pending")
         self.query_one("#summary", Static).update(
             f"showing: {'all' if self.show_all else 'pending'}  │  {pending} pending"
-            + (f" of {len(approvals)}" if self.show_all else "")
+            + (f" of {len(approvals)}" if self.show_all else ""),
+            layout=False,
         )
         self._show(self.selected_key(table))
 

@@ -115,9 +115,8 @@ class EventsScreen(LiveScreen):
     def _summary(self) -> None:
         state = "frozen (space to follow)" if self.frozen else "following"
         filters = f"type {self.type_prefix or '*'}  subject {self.subject_prefix or '*'}"
-        self.query_one("#summary", Static).update(
-            f"{state}  │  {filters}  │  {min(self.shown, MAX_LINES)} shown of {len(self.tui.events)} received"
-        )
+        counts = f"{min(self.shown, MAX_LINES)} shown of {len(self.tui.events)} received"
+        self.query_one("#summary", Static).update(f"{state}  │  {filters}  │  {counts}", layout=False)
 
     # -- filters -----------------------------------------------------------------------
 

@@ -141,7 +141,8 @@ class MissionsScreen(MissionActions, LiveScreen):
         shown = f"{first + 1}-{first + len(rows)}" if rows else "none"
         self.query_one("#summary", Static).update(
             f"filter: {self.status_filter or 'all'}  │  page {len(self.cursors)} ({shown} of {total})"
-            f"  │  {counts or 'no missions yet'}"
+            f"  │  {counts or 'no missions yet'}",
+            layout=False,
         )
 
     # -- actions -----------------------------------------------------------------------

@@ -89,7 +89,7 @@ class ResourcesScreen(LiveScreen):
         self.fill(self.query_one("#resources", DataTable), rows)
         shown = f"{len(records)} keys" + (f" (the first {MAX_KEYS})" if truncated else "")
         self.query_one("#summary", Static).update(
-            f"prefix {self.prefix or '(all)'}  │  {shown}  │  revision {fmt.seq(revision)}"
+            f"prefix {self.prefix or '(all)'}  │  {shown}  │  revision {fmt.seq(revision)}", layout=False
         )
         self._show(self.selected_key(self.query_one("#resources", DataTable)))
 

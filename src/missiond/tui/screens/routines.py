@@ -97,7 +97,8 @@ class RoutinesScreen(LiveScreen):
         external = sum(1 for r in page.items if r.external)
         self.query_one("#summary", Static).update(
             f"{len(rows)} routines  │  {external} with external side effects"
-            + ("  │  more not shown" if page.next_after_id else "")
+            + ("  │  more not shown" if page.next_after_id else ""),
+            layout=False,
         )
 
     # -- actions -----------------------------------------------------------------------

@@ -61,7 +61,8 @@ class SignalsScreen(LiveScreen):
             counts[s.kind] = counts.get(s.kind, 0) + 1
         parts = [f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in counts.items()]
         self.query_one("#summary", Static).update(
-            f"{len(signals)} need a person now" + (f": {', '.join(parts)}" if parts else " — all clear")
+            f"{len(signals)} need a person now" + (f": {', '.join(parts)}" if parts else " — all clear"),
+            layout=False,
         )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
