@@ -37,7 +37,7 @@ async def test_ready_in_progress_and_blocked_with_lease_holder_expiry_and_blocke
         assert "(in 9m)" in working[held.id][3] or "(in 10m)" in working[held.id][3]
 
         blocked = {r[0]: r for r in table_rows(app, "#blocked")}
-        assert blocked[second.id][2:] == ["open", "1", first.id]
+        assert blocked[second.id][2:] == ["open", "1", "tui write docs (open)"]
 
         # live: an agent claims the ready task; the board moves it without a key press
         with Client(sdk.base_url, token) as agent_client:

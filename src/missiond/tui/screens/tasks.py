@@ -54,7 +54,8 @@ class TasksScreen(LiveScreen):
             client.list_tasks(status="open", blocked=True, limit=LIMIT),
         )
         stuck = sorted({t.id: t for t in (*blocked.items, *waiting.items)}.values(), key=lambda t: t.id)
-        blockers = await self._blockers(stuck[:BLOCKER_LOOKUPS])
+        known = {t.id: t for t in (*ready, *in_progress.items, *stuck)}
+        blockers = await self._blockers(stuck[:BLOCKER_LOOKUPS], known)
         fmt = self.tui.formatter
         self.fill(
             self.query_one("#ready", DataTable),
@@ -76,7 +77,7 @@ class TasksScreen(LiveScreen):
                         t.title,
                         t.status,
                         str(t.open_blockers),
-                        ", ".join(fmt.id(b) for b in blockers.get(t.id, ())),
+                        ", ".join(blockers.get(t.id, ())),
                     ),
                 )
                 for t in stuck
@@ -99,10 +100,22 @@ class TasksScreen(LiveScreen):
             str(lease.fencing_token),
         )
 
-    async def _blockers(self, tasks: list[Task]) -> dict[str, tuple[str, ...]]:
+    async def _blockers(self, tasks: list[Task], known: dict[str, Task]) -> dict[str, tuple[str, ...]]:
+        """Each blocked task's blockers as `title (status)`, fetching those not on screen."""
         client = self.tui.client
         full = await asyncio.gather(*(client.get_task(t.id) for t in tasks))
-        return {t.id: tuple(t.relationships.get("blocked_by", ())) for t in full}
+        ids = {b for t in full for b in t.relationships.get("blocked_by", ())}
+        missing = sorted(ids - known.keys())[:BLOCKER_LOOKUPS]
+        for task in await asyncio.gather(*(client.get_task(i) for i in missing), return_exceptions=True):
+            if isinstance(task, Task):
+                known[task.id] = task
+        fmt = self.tui.formatter
+
+        def name(blocker_id: str) -> str:
+            task = known.get(blocker_id)
+            return f"{task.title} ({task.status})" if task else fmt.id(blocker_id)
+
+        return {t.id: tuple(name(b) for b in t.relationships.get("blocked_by", ())) for t in full}
 
     def action_reload(self) -> None:
         self.request_reload()
