@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from textual.widgets import Checkbox, Input
+from textual.widgets import Checkbox, Input, Select
 
 from missiond.sdk import Client, RoutineNotFound
 
@@ -190,3 +190,39 @@ async def test_form_checkboxes_reach_the_server(sdk: Client, make_app: Any) -> N
         await pilot.press("ctrl+s")
         routine = await wait_for(pilot, lambda: _by_name(sdk, "tui gated"), what="stored")
         assert routine.requires_approval and routine.external_allowed and routine.external
+
+
+async def test_task_and_connector_actions_from_the_form(sdk: Client, make_app: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await show(pilot, app, "3")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen.query("#cron"), what="the form")
+        app.screen.query_one("#action", Select).value = "task"
+        await pilot.pause()
+        assert str(app.screen.query_one("#command-label").content) == "Task title"
+        assert not app.screen.query_one("#external").display
+        await _fill(pilot, app, name="tui triage", cron="0 9 * * 1", timezone="UTC", command="Weekly triage")
+        await pilot.press("ctrl+s")
+        routine = await wait_for(pilot, lambda: _by_name(sdk, "tui triage"), what="the task routine")
+        assert routine.action["kind"] == "task" and routine.action["task"]["title"] == "Weekly triage"
+
+        await wait_for(pilot, lambda: routine.id in row_keys(app, "#routines"), what="listed")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen.query("#cron"), what="the form again")
+        app.screen.query_one("#action", Select).value = "http.post"
+        await _fill(pilot, app, name="tui hook", cron="0 9 * * 1", timezone="UTC", command="ftp://nope")
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        assert screen_text(app, "#command-error") == "an http:// or https:// URL"
+        await _fill(pilot, app, command="https://example.com/hook")
+        await pilot.press("ctrl+s")
+        hook = await wait_for(pilot, lambda: _by_name(sdk, "tui hook"), what="the connector routine")
+        assert hook.external and hook.action["params"]["url"] == "https://example.com/hook"
+
+        await wait_for(pilot, lambda: hook.id in row_keys(app, "#routines"), what="listed")
+        select_row(app, "#routines", hook.id)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: app.screen.query("#action"), what="the edit form")
+        assert app.screen.query_one("#action", Select).value == "http.post"
+        assert app.screen.query_one("#command", Input).value == "https://example.com/hook"

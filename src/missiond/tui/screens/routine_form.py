@@ -37,7 +37,40 @@ FIELD_INPUTS = {
     "body.action": "command",
     "body.action.argv": "command",
     "body.action.shell": "command",
+    "body.action.task": "command",
+    "body.action.task.title": "command",
+    "body.action.params": "command",
+    "body.action.params.url": "command",
 }
+ACTIONS = (
+    ("command", "command"),
+    ("task: file a task on the board", "task"),
+    ("http.post connector", "http.post"),
+)
+TARGET_LABEL = {"command": "Command", "task": "Task title", "http.post": "POST to URL"}
+
+
+def action_kind(action: Mapping[str, Any]) -> str | None:
+    """The form's name for an action it can edit, or None (kept as it is)."""
+    kind = action.get("kind")
+    if kind == "command":
+        return "command"
+    if kind == "task" and isinstance(action.get("task"), Mapping):
+        return "task"
+    if kind == "connector" and action.get("connector") == "http.post":
+        return "http.post"
+    return None
+
+
+def action_target(action: Mapping[str, Any]) -> str:
+    """What the target input shows for an existing action."""
+    kind = action_kind(action)
+    if kind == "task":
+        return str(action["task"].get("title", ""))
+    if kind == "http.post":
+        return str((action.get("params") or {}).get("url", ""))
+    argv = action.get("argv")
+    return str(action.get("shell") or (shlex.join(argv) if isinstance(argv, list) else ""))
 
 
 def validate(values: Mapping[str, Any], *, action_editable: bool) -> dict[str, str]:
@@ -62,13 +95,21 @@ def validate(values: Mapping[str, Any], *, action_editable: bool) -> dict[str, s
         except ValueError:
             errors["interval"] = "seconds, a number"
     if action_editable:
-        try:
-            argv = shlex.split(str(values["command"]))
-        except ValueError as exc:
-            errors["command"] = f"cannot parse the command: {exc}"
+        target = str(values["command"]).strip()
+        if values["action"] == "task":
+            if not target:
+                errors["command"] = "a task title is required"
+        elif values["action"] == "http.post":
+            if not target.startswith(("http://", "https://")):
+                errors["command"] = "an http:// or https:// URL"
         else:
-            if not argv:
-                errors["command"] = "a command is required"
+            try:
+                argv = shlex.split(target)
+            except ValueError as exc:
+                errors["command"] = f"cannot parse the command: {exc}"
+            else:
+                if not argv:
+                    errors["command"] = "a command is required"
     return errors
 
 
@@ -82,11 +123,18 @@ def routine_request(values: Mapping[str, Any], *, action_editable: bool) -> dict
     else:
         body["schedule"] = {"interval_s": float(values["interval"])}
     if action_editable:
-        action: dict[str, Any] = {"kind": "command", "external": bool(values["external"])}
-        if values["shell"]:
-            action["shell"] = str(values["command"]).strip()
+        target = str(values["command"]).strip()
+        action: dict[str, Any]
+        if values["action"] == "task":
+            action = {"kind": "task", "task": {"title": target}}
+        elif values["action"] == "http.post":
+            action = {"kind": "connector", "connector": "http.post", "params": {"url": target}}
         else:
-            action["argv"] = shlex.split(str(values["command"]))
+            action = {"kind": "command", "external": bool(values["external"])}
+            if values["shell"]:
+                action["shell"] = target
+            else:
+                action["argv"] = shlex.split(target)
         body["action"] = action
     body["misfire"] = {"policy": values["misfire"]}
     body["overlap"] = values["overlap"]
@@ -120,14 +168,12 @@ class RoutineForm(ModalScreen[Routine | None]):
         self.save = save
         self.routine = routine
         action = dict(routine.action) if routine else {"kind": "command"}
-        self.action_editable = action.get("kind") == "command"
+        self.action_editable = action_kind(action) is not None
         self.errors: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         r = self.routine
         action = dict(r.action) if r else {}
-        argv = action.get("argv")
-        command = action.get("shell") or (shlex.join(argv) if isinstance(argv, list) else "")
         with Vertical():
             yield Static(f"Edit routine {r.name}" if r else "New routine", id="title", markup=False)
             with VerticalScroll(id="fields"):
@@ -151,10 +197,18 @@ class RoutineForm(ModalScreen[Routine | None]):
                     "interval", "Every (s)", Input(f"{interval:g}", id="interval", compact=True)
                 )
                 if self.action_editable:
+                    actions = Select(
+                        ACTIONS,
+                        value=action_kind(action) or "command",
+                        id="action",
+                        allow_blank=False,
+                        compact=True,
+                    )
+                    yield from self._row("action", "Action", actions)
                     yield from self._row(
                         "command",
                         "Command",
-                        Input(command, id="command", compact=True, placeholder="make audit"),
+                        Input(action_target(action), id="command", compact=True, placeholder="make audit"),
                     )
                     yield Checkbox("run with /bin/sh -c", bool(action.get("shell")), id="shell")
                     yield Checkbox(
@@ -199,17 +253,27 @@ class RoutineForm(ModalScreen[Routine | None]):
     @staticmethod
     def _row(name: str, label: str, widget: Any) -> ComposeResult:
         with Horizontal(classes="row"):
-            yield Label(label)
+            yield Label(label, id=f"{name}-label")
             yield widget
         yield Static("", id=f"{name}-error", classes="error", markup=False)
 
     def on_mount(self) -> None:
         self._show_kind()
+        if self.action_editable:
+            self._show_action()
         self.query_one("#name", Input).focus()
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "kind":
             self._show_kind()
+        elif event.select.id == "action":
+            self._show_action()
+
+    def _show_action(self) -> None:
+        kind = str(self.query_one("#action", Select).value)
+        self.query_one("#command-label", Label).update(TARGET_LABEL[kind])
+        for name in ("shell", "external"):
+            self.query_one(f"#{name}", Checkbox).display = kind == "command"
 
     def _show_kind(self) -> None:
         cron = self.query_one("#kind", Select).value == "cron"
@@ -232,6 +296,7 @@ class RoutineForm(ModalScreen[Routine | None]):
             "cron": text("cron"),
             "timezone": text("timezone"),
             "interval": text("interval"),
+            "action": self.query_one("#action", Select).value if self.action_editable else None,
             "command": text("command"),
             "shell": checked("shell"),
             "external": checked("external"),
