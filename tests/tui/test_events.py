@@ -74,6 +74,10 @@ async def test_freeze_holds_the_feed_and_follow_catches_up(sdk: Client, make_app
         await pilot.press("space")
         await wait_for(pilot, lambda: _types(app) == ["tuifreeze.one"], what="caught up")
 
+        await pilot.press("ctrl+l")  # clear the filters: everything received shows again
+        await wait_for(pilot, lambda: len(set(_types(app))) > 1, what="unfiltered feed")
+        assert app.screen.query_one("#type-filter", Input).value == ""
+
 
 async def test_server_text_that_looks_like_markup_is_shown_as_it_is(sdk: Client, make_app: Any) -> None:
     task = sdk.create_task("[/] odd [bold]title", role="tui-markup")

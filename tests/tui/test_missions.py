@@ -8,7 +8,7 @@ import pytest
 
 from missiond.sdk import Client
 
-from .harness import screen_text, scripted_spec, table_rows, wait_for, wait_sync
+from .harness import screen_text, scripted_spec, select_row, table_rows, wait_for, wait_sync
 
 pytestmark = pytest.mark.anyio
 
@@ -145,3 +145,64 @@ async def test_a_draft_is_started_and_a_waiting_review_is_decided_from_the_missi
         await wait_for(
             pilot, lambda: sdk.get_mission(mission.id).item("a")["status"] == "done", what="a done"
         )
+
+
+async def test_the_list_filters_by_status_pages_by_fifty_and_steers_the_selected_mission(
+    sdk: Client, make_app: Any, workspace: Any
+) -> None:
+    drafts = [sdk.create_mission(scripted_spec(f"Paged {i:02d}", workspace)).id for i in range(55)]
+    running = sdk.create_mission(scripted_spec("List steer", workspace, human_review=True), start=True)
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: running.id in table_rows_ids(app), what="the running mission listed")
+        screen = app.screen
+        while screen.status_filter != "draft":
+            await pilot.press("f")
+        await wait_for(pilot, lambda: "filter: draft" in screen_text(app, "#summary"), what="draft filter")
+        await wait_for(pilot, lambda: len(table_rows_ids(app)) == 50, what="a full first page")
+        first_page = table_rows_ids(app)
+        assert set(first_page) <= set(_all_drafts(sdk))
+        assert set(drafts[-50:]) <= set(first_page) or len(_all_drafts(sdk)) > 55  # newest first
+        draft_total = sdk.list_missions("draft").counts["draft"]
+        assert f"page 1 (1-50 of {draft_total})" in screen_text(app, "#summary")
+
+        await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: "page 2" in screen_text(app, "#summary"), what="page 2")
+        second_page = table_rows_ids(app)
+        assert second_page and not set(second_page) & set(first_page)
+        assert len(first_page) + len(second_page) == min(draft_total, 100)
+        await pilot.press("left_square_bracket")
+        await wait_for(pilot, lambda: table_rows_ids(app) == first_page, what="back to page 1")
+
+        while screen.status_filter is not None:
+            await pilot.press("f")
+        await wait_for(pilot, lambda: running.id in table_rows_ids(app), what="all again")
+        select_row(app, "#missions", running.id)
+        await pilot.press("p")
+        await wait_for(
+            pilot, lambda: sdk.get_mission(running.id).status == "paused", what="paused from the list"
+        )
+        await wait_for(pilot, lambda: _row(app, running.id)[2] == "paused", what="paused in the row")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: sdk.get_mission(running.id).status == "running", what="resumed")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: app.screen.query("#reason"), what="the reason prompt")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: sdk.get_mission(running.id).status == "cancelled", what="cancelled")
+        await wait_for(pilot, lambda: _row(app, running.id)[2] == "cancelled", what="cancelled in the row")
+
+
+def table_rows_ids(app: Any) -> list[str]:
+    from .harness import row_keys
+
+    return row_keys(app, "#missions")
+
+
+def _row(app: Any, mission_id: str) -> list[str]:
+    return table_rows(app, "#missions")[table_rows_ids(app).index(mission_id)]
+
+
+def _all_drafts(sdk: Client) -> list[str]:
+    page = sdk.list_missions("draft", limit=200)
+    return [m.id for m in page.items]

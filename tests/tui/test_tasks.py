@@ -39,6 +39,10 @@ async def test_ready_in_progress_and_blocked_with_lease_holder_expiry_and_blocke
         blocked = {r[0]: r for r in table_rows(app, "#blocked")}
         assert blocked[second.id][2:] == ["open", "1", "tui write docs (open)"]
 
+        loads = app.screen.loads
+        await pilot.press("g")
+        await wait_for(pilot, lambda: app.screen.loads > loads, what="a refresh on g")
+
         # live: an agent claims the ready task; the board moves it without a key press
         with Client(sdk.base_url, token) as agent_client:
             sdk.update_task(first.id, role="tui-fixer")

@@ -136,7 +136,7 @@ class MissionsScreen(MissionActions, LiveScreen):
         ]
         self.fill(self.query_one("#missions", DataTable), rows)
         counts = " ".join(f"{s} {page.counts[s]}" for s in MISSION_STATUSES if page.counts.get(s))
-        total = sum(page.counts.values())
+        total = page.counts.get(self.status_filter, 0) if self.status_filter else sum(page.counts.values())
         first = (len(self.cursors) - 1) * PAGE_SIZE
         shown = f"{first + 1}-{first + len(rows)}" if rows else "none"
         self.query_one("#summary", Static).update(
