@@ -389,7 +389,7 @@ def item_text(item: Mapping[str, Any]) -> Text:
     if not feedback:
         text.append("  none\n", style="dim")
     for entry in feedback:
-        text.append(f"  • {entry}\n")
+        text.append("  • " + str(entry).rstrip("\n").replace("\n", "\n    ") + "\n")
     tail_attempt = next((a for a in reversed(attempts) if a.get("test_tail")), None)
     if tail_attempt is not None:
         lines = str(tail_attempt["test_tail"]).rstrip("\n").splitlines()[-TAIL_LINES:]
