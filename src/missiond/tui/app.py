@@ -28,6 +28,7 @@ from missiond.sdk import AsyncClient, Event
 from missiond.tui import signals as _signals
 from missiond.tui.format import Formatter
 from missiond.tui.live import EventLog, Link, LinkState, follow_spine
+from missiond.tui.messages import GoTo, Problem, SignalsCounted
 from missiond.tui.problems import Notice, describe
 from missiond.tui.screens.approvals import ApprovalsScreen
 from missiond.tui.screens.base import NAV, RELOAD_GAP_S, LiveScreen
@@ -166,15 +167,24 @@ class MissiondTUI(App[None]):
                 self.set_timer(RELOAD_GAP_S, self.request_signals)
 
     async def refresh_signals(self) -> list[_signals.Signal]:
-        self.signals = await _signals.collect(self.client, datetime.now(UTC))
-        self.signal_count = len(self.signals)
+        self._keep_signals(await _signals.collect(self.client, datetime.now(UTC)))
         return self.signals
+
+    def _keep_signals(self, signals: list[_signals.Signal]) -> None:
+        self.signals = signals
+        self.signal_count = len(signals)
+
+    def on_signals_counted(self, message: SignalsCounted) -> None:
+        self._keep_signals(message.signals)
 
     # -- navigation and the command palette ------------------------------------------------
 
     def action_go(self, mode: str) -> None:
         if mode in self.MODES and self.current_mode != mode:
             self.switch_mode(mode)
+
+    def on_go_to(self, message: GoTo) -> None:
+        self.focus_on(message.mode, message.key)
 
     def focus_on(self, mode: str, key: str) -> None:
         """Show `mode`'s screen with the cursor on the row `key`."""
@@ -209,9 +219,13 @@ class MissiondTUI(App[None]):
         timeout: float | None = None,
         markup: bool = False,
     ) -> None:
-        """Every notification is also kept in `notices` (tests read them back)."""
+        """Every notification is also kept in `notices` (tests read them back). Never markup:
+        the messages carry the server's text."""
         self.notices.append(Notice(severity, title, message))
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)  # type: ignore[arg-type]
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
+
+    def on_problem(self, message: Problem) -> None:
+        self.report(message.error, quiet=message.quiet)
 
     def report(self, error: BaseException, *, quiet: bool = False) -> None:
         """Show an error as a notification with the problem's message (never a traceback)."""

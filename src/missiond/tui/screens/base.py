@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from missiond.sdk import Event, TransportError
+from missiond.tui.messages import Problem
 from missiond.tui.widgets import ConnectionBar
 
 if TYPE_CHECKING:
@@ -118,9 +119,9 @@ class LiveScreen(Screen[None]):
             await self.load()
             self._apply_focus()
         except TransportError as error:  # the connection bar already says the server is away
-            self.tui.report(error, quiet=True)
+            self.post_message(Problem(error, quiet=True))
         except Exception as error:  # every failure becomes a notification, never a traceback
-            self.tui.report(error)
+            self.post_message(Problem(error))
         finally:
             self.loads += 1
             self._reloading = False
@@ -163,10 +164,10 @@ class LiveScreen(Screen[None]):
         try:
             result = await make()
         except Exception as error:
-            self.tui.report(error)
+            self.post_message(Problem(error))
             return
         if done:
-            self.tui.notify(done, title="done", severity="information")
+            self.notify(done, title="done", severity="information")
         if after is not None:
             after(result)
         self.request_reload()
@@ -206,5 +207,5 @@ class LiveScreen(Screen[None]):
 
     def require(self, value: str | None, what: str) -> str | None:
         if value is None:
-            self.tui.notify(f"Select {what} first.", title="nothing selected", severity="warning")
+            self.notify(f"Select {what} first.", title="nothing selected", severity="warning")
         return value

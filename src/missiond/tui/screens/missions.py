@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Static
 from missiond.sdk import Event
 from missiond.sdk.missions import MISSION_STATUSES, Mission
 from missiond.sdk.models import parse_time
+from missiond.tui.messages import Problem
 from missiond.tui.screens.base import LiveScreen
 from missiond.tui.widgets import ReasonModal
 
@@ -329,13 +330,13 @@ class MissionDetailScreen(MissionActions, LiveScreen):
                 if a.kind == "mission.review" and a.payload.get("mission_id") == self.mission_id
             ]
         except Exception as error:
-            self.tui.report(error)
+            self.post_message(Problem(error))
             return
         mine = [a for a in pending if a.payload.get("item_id") == item_id] or (
             pending if len(pending) == 1 else []
         )
         if not mine:
-            self.tui.notify(
+            self.notify(
                 "No human review is waiting on this item.", title="nothing to review", severity="warning"
             )
             return

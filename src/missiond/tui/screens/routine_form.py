@@ -340,11 +340,11 @@ class RoutineForm(ModalScreen[Routine | None]):
             fields = {FIELD_INPUTS.get(f, ""): m for f, m in field_errors(error).items()}
             notice = describe(error)
             self.show_errors({k: v for k, v in fields.items() if k}, f"{notice.title}: {notice.message}")
-            self.app.notify(notice.message, title=notice.title, severity="error")
+            self.notify(notice.message, title=notice.title, severity="error")
             return
         except Exception as error:
             notice = describe(error)
             self.show_errors({}, f"{notice.title}: {notice.message}")
-            self.app.notify(notice.message, title=notice.title, severity="error")
+            self.notify(notice.message, title=notice.title, severity="error")
             return
         self.dismiss(routine)

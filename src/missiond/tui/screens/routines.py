@@ -133,7 +133,7 @@ class RoutinesScreen(LiveScreen):
 
     def _saved(self, routine: Routine | None) -> None:
         if routine is not None:
-            self.tui.notify(f"Saved routine {routine.name} ({routine.status})", title="done")
+            self.notify(f"Saved routine {routine.name} ({routine.status})", title="done")
             self.request_reload()
 
     def _lifecycle(self, verb: str, past: str) -> None:
@@ -171,7 +171,7 @@ class RoutinesScreen(LiveScreen):
 
         def ran(result: RoutineRun | None) -> None:
             if result is not None and result.status == "pending_approval":
-                self.tui.notify(f"{routine.name}: waiting for approval {result.approval_id}", title="run")
+                self.notify(f"{routine.name}: waiting for approval {result.approval_id}", title="run")
 
         self.call(f"Run of {routine.name} started", run, ran)
 

@@ -3,6 +3,7 @@ handled (the approval, the mission's page, the routine, the task board)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -11,8 +12,9 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from missiond.sdk import Event
+from missiond.tui.messages import GoTo, SignalsCounted
 from missiond.tui.screens.base import LiveScreen
-from missiond.tui.signals import relevant
+from missiond.tui.signals import collect, relevant
 
 KIND_STYLE = {
     "approval": "bold yellow",
@@ -40,7 +42,8 @@ class SignalsScreen(LiveScreen):
         return relevant(event)
 
     async def load(self) -> None:
-        signals = await self.tui.refresh_signals()
+        signals = await collect(self.tui.client, datetime.now(UTC))
+        self.post_message(SignalsCounted(signals))
         fmt = self.tui.formatter
         rows = [
             (
@@ -82,4 +85,4 @@ class SignalsScreen(LiveScreen):
             self.app.push_screen(MissionDetailScreen(ident))
             return
         target = {"approval": "approvals", "routine": "routines", "lease": "tasks"}[kind]
-        self.tui.focus_on(target, ident)
+        self.post_message(GoTo(target, ident))
