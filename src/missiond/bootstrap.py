@@ -81,7 +81,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Sys
     mission_engine = MissionEngine()
     missions = MissionService(store, mission_engine)
     memory = MemoryService(store, approvals)
-    return System(
+    system = System(
         settings=settings,
         store=store,
         auth=auth,
@@ -102,3 +102,5 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Sys
         schema_version=schema_version,
         admin_token=admin_token,
     )
+    mission_engine.on_queued = system.mission_runtime.kick
+    return system

@@ -122,6 +122,14 @@ class ApprovalService:
 
         return self._mutation.run(ctx, change)
 
+    def withdraw(self, uow: UnitOfWork, approval_id: str, reason: str) -> bool:
+        """Close a pending approval nobody needs any more (what asked for it moved on)."""
+        row = uow.approvals.get(approval_id)
+        if row is None or row.status != "pending":
+            return False
+        self._close(uow, row, "expired", "system.approvals", reason)
+        return True
+
     def _close(
         self, uow: UnitOfWork, row: ApprovalRow, status: str, decider: str, reason: str | None
     ) -> None:

@@ -9,6 +9,7 @@ commit. An event that does not apply changes nothing and is reported back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,9 @@ class Applied:
 class MissionEngine:
     def __init__(self) -> None:
         self._cache: dict[tuple[str, int], MissionState] = {}
+        # Called after commit with the ids of the commands a transaction queued (the runtime
+        # carries quick ones out at once, so a submission's follow-up does not wait a pass).
+        self.on_queued: Callable[[list[str]], None] | None = None
 
     def load(self, uow: UnitOfWork, mission_id: str) -> tuple[MissionRow, MissionState]:
         row = uow.missions.get(mission_id)
@@ -142,13 +146,15 @@ class MissionEngine:
         """Fold in, in seq order, the mission's input events that other writers appended and
         the spine consumer has not reached yet, so an event applied now never overtakes them
         (and `applied_seq` stays an honest high-water mark)."""
+        memo = ("caught_up", mission_id)
+        if uow.scratch.get(memo):
+            return  # writes are serialized: nobody else appended since, in this transaction
+        uow.scratch[memo] = True
         row = uow.missions.get(mission_id)
         if row is None:
             return
         subject = subject_of(mission_id)
-        pending = uow.events.query(
-            EventFilter(types=INPUT_TYPES, subjects=(subject,)), after=row.applied_seq, limit=1000
-        )
+        pending = uow.events.query(EventFilter(subjects=(subject,)), after=row.applied_seq, limit=1000)
         for event in pending:
             if event.subject == subject and event.type in INPUT_TYPES:
                 self.apply(uow, mission_id, event.type, dict(event.data), seq=event.seq)
@@ -187,6 +193,9 @@ class MissionEngine:
                 )
         if outbox:
             uow.missions.add_commands(outbox)
+            if self.on_queued is not None:
+                ids, hook = [c.id for c in outbox], self.on_queued
+                uow.committed.append(lambda: hook(ids))
             events.append(
                 NewEvent(
                     "mission.commands_queued",

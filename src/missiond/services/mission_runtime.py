@@ -44,6 +44,7 @@ log = logging.getLogger("missiond.missions")
 ACTOR = "system.missions"
 CURSOR = "mission_runtime"
 SLOW = ("run_test", "offer_solution")
+KICK_BATCH = 8
 TAIL_CHARS = 4000
 MISSION_TYPES = ("mission.", "work.", "review.", "test.")
 
@@ -72,6 +73,8 @@ class MissionRuntime:
     ) -> None:
         self._store = store
         self._memory = memory
+        self._local = threading.local()
+        self._approvals = approvals
         self._engine = engine
         self._artifacts = home / "artifacts" / "missions"
         self._procs: dict[tuple[str, str, int], subprocess.Popen[bytes]] = {}
@@ -128,11 +131,48 @@ class MissionRuntime:
                 )
             return len(stuck)
 
+    def kick(self, command_ids: list[str]) -> None:
+        """Carry out just-queued quick commands now, after their transaction committed, in the
+        committing thread. Slow or delayed ones are left to the driver. Commands queued while
+        kicking are taken in a loop, not by recursion; a command another thread took first is
+        skipped (it is no longer pending)."""
+        local = self._local
+        if getattr(local, "kicking", False):
+            local.pending.extend(command_ids)
+            return
+        local.kicking, local.pending = True, list(command_ids)
+        try:
+            while local.pending:
+                batch, local.pending = local.pending[:KICK_BATCH], local.pending[KICK_BATCH:]
+                try:
+                    self._kick_batch(batch)
+                except Exception:
+                    log.warning(
+                        "carrying out queued mission commands failed; the driver retries", exc_info=True
+                    )
+        finally:
+            local.kicking, local.pending = False, []
+
+    def _kick_batch(self, command_ids: list[str]) -> None:
+        with self._store.write(actor=ACTOR) as uow:
+            for command_id in command_ids:
+                row = uow.missions.get_command(command_id)
+                if row is None or row.status != "pending" or row.not_before_us > uow.now_us:
+                    continue
+                _, state = self._engine.load(uow, row.mission_id)
+                role = state.spec.roles.get(str(row.payload.get("role")))
+                if row.kind in SLOW or (
+                    row.kind == "dispatch" and role is not None and _dispatch_is_slow(state.spec, role, row)
+                ):
+                    continue
+                self._quick[row.kind](self, uow, row, state.spec)
+                self._done(uow, row)
+
     def next_due_us(self) -> int | None:
         with self._store.read() as uow:
             return uow.missions.next_due_at()
 
-    def step(self, limit: int = 64) -> tuple[int, list[SlowCommand]]:
+    def step(self, limit: int = 8) -> tuple[int, list[SlowCommand]]:
         """Execute due quick commands; returns (how many ran, slow ones now marked running).
 
         A batch runs in one transaction (one commit for many commands); if any
@@ -308,6 +348,8 @@ class MissionRuntime:
             task = uow.tasks.get(task_id) if task_id else None
             if task is not None and task.status in ("open", "in_progress", "blocked"):
                 board.transition(task, "cancelled", outcome=None, reason=p["reason"])
+        if attempt is not None and attempt.approval_id:
+            self._approvals.withdraw(uow, attempt.approval_id, p["reason"])
         with self._lock:
             proc = self._procs.get((row.mission_id, p["item_id"], int(p["attempt"])))
         if proc is not None:
