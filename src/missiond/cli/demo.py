@@ -10,8 +10,8 @@ and runs a mission of three items through the real test gate and a human review:
 - `notes` waits for a person's approval, which the demo shows and then grants
   (`--interactive` leaves it to you: approve it in the dashboard or the CLI).
 
-The review gate is the mission's (`gates.review.by: human`): the demo reviews the
-first two items for you at once, and stops at the third to show the approval.
+The code items are reviewed by the built-in reviewer (the mission's gate, `by: agent`);
+the release notes have their own gate (`review: human`), so only they wait for a person.
 Then a routine is created and fired with run-now. Exit 0 when every expected
 outcome happened; otherwise 1, naming what did not.
 """
@@ -412,7 +412,7 @@ def run_demo(demo: Demo) -> None:
             )
             start_agents(demo, client)
             created = client.create_mission(mission_spec(demo.repo), start=True)
-            demo.say(f"mission {created.id} started: 3 items, review by a person, test gate: unittest")
+            demo.say(f"mission {created.id} started: 3 items, agent review (notes: a person), test gate: unittest")
             mission = follow(demo, client, created.id)
             run = fire_routine(demo, client)
             outcomes = check(demo, client, mission, run)

@@ -63,9 +63,11 @@ def mission_spec(repo: Path) -> dict[str, Any]:
         "goal": "greet(), a correct add() and release notes, each proven by its test",
         "success_criteria": ["python -m unittest passes"],
         "workspace": str(repo),
-        "roles": {"executor": {"adapter": "pull"}},
+        "roles": {"executor": {"adapter": "pull"}, "reviewer": {"adapter": "scripted"}},
         "gates": {
-            "review": {"required": True, "by": "human"},
+            # The built-in reviewer reviews the code items; the release notes are a person's to
+            # review (the item's own gate).
+            "review": {"required": True, "by": "agent"},
             "test": {"command": test_command(), "timeout_s": 120, "env": {"PYTHONDONTWRITEBYTECODE": "1"}},
         },
         "budgets": {"max_rework": 2, "max_parallel": 3},
@@ -77,6 +79,7 @@ def mission_spec(repo: Path) -> dict[str, Any]:
                 "title": "Write the release notes",
                 "description": "NOTES.md names every change; a person reviews it",
                 "depends_on": ["greeting", "calc"],
+                "review": "human",
             },
         ],
     }

@@ -86,7 +86,14 @@ Result = tuple[MissionState, list[Command]]
 
 def init(spec: MissionSpec, mission_id: str, at: str) -> Result:
     items = tuple(
-        Item(id=i.id, title=i.title, description=i.description, role=i.role, depends_on=i.depends_on)
+        Item(
+            id=i.id,
+            title=i.title,
+            description=i.description,
+            role=i.role,
+            depends_on=i.depends_on,
+            review=i.review,
+        )
         for i in spec.work_items or ()
     )
     state = MissionState(id=mission_id, spec=spec, items=items, created_at=at)
@@ -257,10 +264,17 @@ def _advance(state: MissionState, at: str, commands: list[Command]) -> MissionSt
     return state
 
 
+def _review_by(state: MissionState, item: Item) -> str | None:
+    """Who reviews this item: its own gate if it has one, else the mission's; None: nobody."""
+    if item.review is not None:
+        return None if item.review == "none" else item.review
+    return state.spec.review.by if state.spec.review.required else None
+
+
 def _open_review(state: MissionState, item: Item, commands: list[Command]) -> Item:
     attempt = item.attempt
     assert attempt is not None
-    if state.spec.review.by == "human":
+    if _review_by(state, item) == "human":
         summary = f"Review {item.id} ({item.title}), attempt {attempt.n}: {attempt.summary or 'no summary'}"
         commands.append(RequestApproval(item.id, attempt.n, summary[:2000]))
     else:
@@ -350,7 +364,14 @@ def _plan_submitted(state: MissionState, event: MissionEvent) -> Result:
             return _halt(state, f"plan rejected {planner.rejections} times", commands), commands
         return _advance(state, event.at, commands), commands
     items = tuple(
-        Item(id=i.id, title=i.title, description=i.description, role=i.role, depends_on=i.depends_on)
+        Item(
+            id=i.id,
+            title=i.title,
+            description=i.description,
+            role=i.role,
+            depends_on=i.depends_on,
+            review=i.review,
+        )
         for i in specs
     )
     state = state._replace(items=items, planner=state.planner._replace(status="done", feedback=()))
@@ -416,7 +437,7 @@ def _submitted(state: MissionState, event: MissionEvent) -> Result:
     commands: list[Command] = []
     if not ok:
         return _send_back(state, item, f"the run failed: {summary or 'no summary given'}", event.at, commands)
-    if state.spec.review.required:
+    if _review_by(state, item) is not None:
         item = item._replace(status="review")
     elif state.spec.test is not None:
         item = item._replace(status="test")

@@ -80,6 +80,7 @@ class ItemSpec:
     description: str = ""
     role: str = "executor"
     depends_on: tuple[str, ...] = ()
+    review: str | None = None  # agent | human | none: this item's own review gate (default: the mission's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +198,7 @@ def parse_items(r: _Reader, raw: Any, where: str, roles: Mapping[str, Any]) -> t
         if not isinstance(data, Mapping):
             r.bad(at, "must be an object")
             continue
-        r.unknown(data, ("id", "title", "description", "role", "depends_on"), at)
+        r.unknown(data, ("id", "title", "description", "role", "depends_on", "review"), at)
         item_id = data.get("id")
         if not isinstance(item_id, str) or not ITEM_ID.fullmatch(item_id):
             r.bad(f"{at}.id", "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
@@ -210,6 +211,12 @@ def parse_items(r: _Reader, raw: Any, where: str, roles: Mapping[str, Any]) -> t
         if role not in ("executor", "tester") or role not in roles:
             r.bad(f"{at}.role", "must be a role the mission defines: executor or tester")
             role = "executor"
+        review = data.get("review")
+        if review is not None and review not in ("agent", "human", "none"):
+            r.bad(f"{at}.review", "agent, human or none (default: the mission's review gate)")
+            review = None
+        if review == "agent" and "reviewer" not in roles:
+            r.bad(f"{at}.review", "an agent review needs a reviewer role")
         positions.append(i)
         items.append(
             ItemSpec(
@@ -218,6 +225,7 @@ def parse_items(r: _Reader, raw: Any, where: str, roles: Mapping[str, Any]) -> t
                 description=r.text(data, "description", at, required=False, limit=20_000),
                 role=role,
                 depends_on=r.strings(data, "depends_on", at),
+                review=review,
             )
         )
     ids = {item.id for item in items}
@@ -417,10 +425,13 @@ def spec_to_dict(spec: MissionSpec) -> dict[str, Any]:
 
 
 def item_to_dict(item: ItemSpec) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "id": item.id,
         "title": item.title,
         "description": item.description,
         "role": item.role,
         "depends_on": list(item.depends_on),
     }
+    if item.review is not None:
+        out["review"] = item.review
+    return out

@@ -53,6 +53,7 @@ class Item(NamedTuple):
     feedback: tuple[str, ...] = ()  # every reason the item went back, oldest first
     attempts: tuple[Attempt, ...] = ()
     reason: str | None = None
+    review: str | None = None  # the item's own review gate (agent | human | none), if it has one
 
     @property
     def attempt(self) -> Attempt | None:
@@ -220,6 +221,7 @@ def _item_to_dict(item: Item) -> dict[str, Any]:
         "feedback": list(item.feedback),
         "attempts": [{**a._asdict(), "artifacts": list(a.artifacts)} for a in item.attempts],
         "reason": item.reason,
+        "review": item.review,
     }
 
 
@@ -246,6 +248,7 @@ def state_from_dict(data: Mapping[str, Any]) -> MissionState:
                     Attempt(**{**a, "artifacts": tuple(a.get("artifacts", ()))}) for a in i["attempts"]
                 ),
                 reason=i.get("reason"),
+                review=i.get("review"),
             )
             for i in data["items"]
         ),
