@@ -94,3 +94,30 @@ async def test_server_text_that_looks_like_markup_is_shown_as_it_is(sdk: Client,
         rows = {r[0]: r for r in table_rows(app, "#ready")}
         assert rows[task.id][1] == "[/] odd [bold]title"
         assert not [n for n in app.notices if n.severity == "error"]
+
+
+async def test_the_envelope_of_an_event_is_shown_whole(sdk: Client, make_app: Any) -> None:
+    first = sdk.ingest_event("tuienvelope.first", "repo/env", {"k": "v"})
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await show(pilot, app, "6")
+        app.screen.query_one("#type-filter", Input).value = "tuienvelope."
+        last = sdk.ingest_event("tuienvelope.last", "repo/env", {"n": 2})
+        await wait_for(pilot, lambda: "tuienvelope.last" in _types(app), what="the event in the feed")
+        app.screen.query_one("#events").focus()
+        await pilot.press("e")
+        await wait_for(pilot, lambda: f'"seq": {last.seq}' in screen_text(app, "#envelope"), what="envelope")
+        envelope = screen_text(app, "#envelope")
+        assert '"type": "tuienvelope.last"' in envelope and '"correlation_id"' in envelope
+        assert '"n": 2' in envelope
+
+        app.screen.query_one("#seq", Input).value = str(first.seq)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: '"tuienvelope.first"' in screen_text(app, "#envelope"), what="by seq")
+        app.screen.query_one("#seq", Input).value = "99999999"
+        await pilot.press("enter")
+        await wait_for(
+            pilot, lambda: "no event with seq 99999999" in screen_text(app, "#envelope"), what="none"
+        )
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen.query("#events"), what="back on the feed")

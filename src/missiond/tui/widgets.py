@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from missiond.tui.live import Link, LinkState
+from missiond.tui.problems import describe
 
 if TYPE_CHECKING:
     from missiond.tui.app import MissiondTUI
@@ -145,3 +149,53 @@ class ConfirmModal(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+
+class EnvelopeModal(ModalScreen[None]):
+    """One event's whole envelope, pretty-printed; type another seq to see that one.
+    `fetch(seq)` (given by the screen) returns the envelope or None; it runs in a worker."""
+
+    BINDINGS = [Binding("escape", "close", "Close")]
+    DEFAULT_CSS = """
+    EnvelopeModal { align: center middle; }
+    EnvelopeModal > Vertical { width: 100; height: 30; border: thick $primary; background: $surface;
+                               padding: 0 1; }
+    EnvelopeModal #seq { width: 24; }
+    EnvelopeModal VerticalScroll { height: 1fr; }
+    """
+
+    def __init__(self, seq: int | None, fetch: Callable[[int], Awaitable[dict[str, Any] | None]]) -> None:
+        super().__init__()
+        self.seq = seq
+        self.fetch = fetch
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Event envelope — seq (enter to show, esc to close):", markup=False)
+            yield Input("" if self.seq is None else str(self.seq), id="seq", compact=True)
+            with VerticalScroll():
+                yield Static("", id="envelope", markup=False)
+
+    def on_mount(self) -> None:
+        if self.seq is not None:
+            self._show(self.seq)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        try:
+            self._show(int(event.value.strip()))
+        except ValueError:
+            self.query_one("#envelope", Static).update("a seq is a whole number")
+
+    @work(exclusive=True)
+    async def _show(self, seq: int) -> None:
+        try:
+            envelope = await self.fetch(seq)
+        except Exception as error:  # shown where the envelope would be, never a traceback
+            notice = describe(error)
+            self.query_one("#envelope", Static).update(f"{notice.title}: {notice.message}")
+            return
+        text = json.dumps(envelope, indent=2, ensure_ascii=False) if envelope else f"no event with seq {seq}"
+        self.query_one("#envelope", Static).update(text)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

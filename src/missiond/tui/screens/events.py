@@ -11,15 +11,16 @@ repeat across reconnects.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Log, Static
 
-from missiond.sdk import Event
+from missiond.sdk import Event, InvalidCursor
 from missiond.tui.screens.base import LiveScreen
+from missiond.tui.widgets import EnvelopeModal
 
 MAX_LINES = 1000
 WIDTHS = (8, 9, 28, 34, 16)  # seq, time, type, subject, actor; data takes the rest
@@ -40,6 +41,7 @@ class EventsScreen(LiveScreen):
         Binding("s", "focus_subject", "Subject filter"),
         Binding("space", "freeze", "Freeze/follow"),
         Binding("ctrl+l", "clear_filters", "Clear filters"),
+        Binding("e", "envelope", "Envelope"),
     ]
     DEFAULT_CSS = """
     EventsScreen #filters { height: 1; margin: 0 1; }
@@ -139,6 +141,23 @@ class EventsScreen(LiveScreen):
     def action_clear_filters(self) -> None:
         self.query_one("#type-filter", Input).value = ""
         self.query_one("#subject-filter", Input).value = ""
+
+    def action_envelope(self) -> None:
+        """The whole envelope of the newest event shown (or of any seq typed there)."""
+        shown = self.tui.events.matching(self.type_prefix, self.subject_prefix, 1)
+        client, events = self.tui.client, self.tui.events
+
+        async def fetch(seq: int) -> dict[str, Any] | None:
+            known = next((e for e in reversed(list(events)) if e.seq == seq), None)
+            if known is None:  # older than what this client holds: ask the spine
+                try:
+                    page = await client.query_events(after=seq - 1, limit=1)
+                except InvalidCursor:  # past the head: there is no such event (yet)
+                    return None
+                known = next((e for e in page.events if e.seq == seq), None)
+            return dict(known.raw) if known else None
+
+        self.app.push_screen(EnvelopeModal(shown[-1].seq if shown else None, fetch))
 
     def action_freeze(self) -> None:
         self.frozen = not self.frozen
