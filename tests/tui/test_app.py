@@ -29,7 +29,7 @@ async def _check_screen(pilot: Any, app: MissiondTUI) -> None:
     screen = app.screen
     bindings = _shown(screen)
     assert bindings, f"{type(screen).__name__} has no actions"
-    await pilot.pause(0.2)
+    await wait_for(pilot, lambda: len(screen.query(FooterKey)) > len(bindings), what="the footer composed")
     footer_actions = {key.action for key in screen.query(FooterKey)}
     titles = {command.title for command in app.get_system_commands(screen)}
     where = type(screen).__name__.removesuffix("Screen")

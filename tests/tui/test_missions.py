@@ -44,6 +44,7 @@ async def test_mission_list_shows_a_finished_mission_and_its_page_shows_attempts
         assert "#1 executor  run ok" in item
         assert "test passed (exit 0)" in item
         assert "gate-output-line" in item  # the test output tail
+        assert f"artifact: artifacts/missions/{mission.id}/a-a1-test.log" in item
         assert "done 1: a" in screen_text(app, "#lanes")
 
         await pilot.press("escape")

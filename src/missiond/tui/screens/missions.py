@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Static
 from missiond.sdk import Event
 from missiond.sdk.missions import MISSION_STATUSES, Mission
 from missiond.sdk.models import parse_time
+from missiond.tui.format import Formatter
 from missiond.tui.messages import Problem
 from missiond.tui.screens.base import LiveScreen
 from missiond.tui.widgets import ReasonModal
@@ -298,7 +299,7 @@ class MissionDetailScreen(MissionActions, LiveScreen):
     def _show_item(self, item_id: str | None) -> None:
         pane = self.query_one("#item", Static)
         item = self.mission.item(item_id) if self.mission and item_id else None
-        pane.update(item_text(item) if item else Text("No work items yet.", style="dim"))
+        pane.update(item_text(item, self.tui.formatter) if item else Text("No work items yet.", style="dim"))
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -365,7 +366,7 @@ class MissionDetailScreen(MissionActions, LiveScreen):
         self.mission_action(self.mission_id, "cancel")
 
 
-def item_text(item: Mapping[str, Any]) -> Text:
+def item_text(item: Mapping[str, Any], fmt: Formatter) -> Text:
     """An item's attempts, gate results, feedback and the tail of its latest test output."""
     text = Text.assemble(
         (str(item.get("id")), "bold"),
@@ -384,7 +385,7 @@ def item_text(item: Mapping[str, Any]) -> Text:
     if not attempts:
         text.append("  none yet\n", style="dim")
     for attempt in attempts:
-        text.append_text(_attempt_line(attempt))
+        text.append_text(_attempt_line(attempt, fmt))
     feedback = list(item.get("feedback") or ())
     text.append("\nFeedback\n", style="bold underline")
     if not feedback:
@@ -403,7 +404,7 @@ def item_text(item: Mapping[str, Any]) -> Text:
     return text
 
 
-def _attempt_line(attempt: Mapping[str, Any]) -> Text:
+def _attempt_line(attempt: Mapping[str, Any], fmt: Formatter) -> Text:
     run_ok = attempt.get("run_ok")
     run = "running" if run_ok is None else "run ok" if run_ok else "run failed"
     review = attempt.get("review") or ("requested" if attempt.get("review_requested") else "-")
@@ -417,5 +418,7 @@ def _attempt_line(attempt: Mapping[str, Any]) -> Text:
         line.append(f"\n     {attempt['summary']}", style="dim")
     if attempt.get("review_feedback"):
         line.append(f"\n     feedback: {attempt['review_feedback']}", style="yellow")
+    for path in attempt.get("artifacts") or ():
+        line.append(f"\n     artifact: {fmt.text(str(path))}", style="dim")
     line.append("\n")
     return line
