@@ -62,19 +62,33 @@ async def test_every_screen_shows_each_action_in_the_footer_and_the_palette(
         await _check_screen(pilot, app)
 
 
+async def _palette_shows(pilot: Any, app: MissiondTUI, title: str) -> None:
+    """Wait until the palette's highlighted result is the command `title` (search is async)."""
+    from textual.command import CommandList
+
+    def highlighted() -> str:
+        results = app.screen.query_one(CommandList)
+        if results.highlighted is None:
+            return ""
+        prompt = results.get_option_at_index(results.highlighted).prompt
+        return str(getattr(prompt, "plain", prompt))
+
+    await wait_for(pilot, lambda: highlighted().startswith(title), what=f"{title} highlighted")
+
+
 async def test_the_command_palette_runs_navigation_and_screen_actions(make_app: Any) -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: app.screen.loads, what="missions")
         await pilot.press("ctrl+p")
         await pilot.press(*"Go to Routines")
-        await pilot.pause(0.5)
+        await _palette_shows(pilot, app, "Go to Routines")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.current_mode == "routines", what="routines via the palette")
 
         await pilot.press("ctrl+p")
         await pilot.press(*"Routines: New")
-        await pilot.pause(0.5)
+        await _palette_shows(pilot, app, "Routines: New")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen.query("#cron"), what="the routine form via the palette")
 
