@@ -59,8 +59,8 @@ class MissiondTUI(App[None]):
     SIGNALS_POLL_S = 30.0  # besides every relevant event: leases age out of the window
     DEFAULT_MODE = "missions"
     BINDINGS: ClassVar = [
-        *(Binding(key, f"go('{mode}')", title, group=SCREENS_GROUP) for key, mode, title in NAV),
         Binding("q", "quit", "Quit"),
+        *(Binding(key, f"go('{mode}')", title, group=SCREENS_GROUP) for key, mode, title in NAV),
     ]
 
     link: reactive[Link] = reactive(Link(LinkState.CONNECTING, ""), always_update=True)

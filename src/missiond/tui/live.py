@@ -55,7 +55,6 @@ class Link:
 
 
 OnLink = Callable[[Link], None]
-OnEvents = Callable[[list[Event]], None]
 OnRelist = Callable[[], None]
 
 
