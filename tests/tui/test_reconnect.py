@@ -56,8 +56,12 @@ async def test_restart_shows_reconnecting_then_resumes_without_gap_or_repeat(own
 
 async def test_an_unknown_token_is_shown_as_refused_with_the_problem_message(own_server: Any) -> None:
     app = MissiondTUI(own_server.url, "not-a-token")
+    states: list[LinkState] = []
+    keep = app._on_link
+    app._on_link = lambda link: (states.append(link.state), keep(link))[-1]  # type: ignore[method-assign]
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: app.link.state is LinkState.REFUSED, what="refused")
+        assert LinkState.LIVE not in states  # never claimed to be live with a refused token
         assert "token refused" in screen_text(app, "#connection")
         notice = await wait_for(
             pilot, lambda: next((n for n in app.notices if n.title == "UNAUTHORIZED"), None), what="notice"

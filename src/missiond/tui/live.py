@@ -73,6 +73,7 @@ async def follow_spine(
     while True:
         try:
             head = (await client.health()).head_seq
+            await client.whoami()  # health needs no token: check ours before saying "live"
             if after is None:
                 after = head or 0
             async with aclosing(
