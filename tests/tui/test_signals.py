@@ -8,7 +8,7 @@ import pytest
 
 from missiond.sdk import Client, PolicyBlocked
 
-from .harness import row_keys, screen_text, scripted_spec, select_row, show, wait_for, wait_sync
+from .harness import row_keys, screen_text, scripted_spec, select_row, show, table_rows, wait_for, wait_sync
 
 pytestmark = pytest.mark.anyio
 
@@ -26,6 +26,10 @@ async def test_signals_list_approvals_failed_missions_blocked_routines_and_expir
         failing_spec = scripted_spec("Signal failing", workspace, test_command="echo boom; exit 1")
         failing_spec["budgets"] = {"max_rework": 0}
         failing = sdk.create_mission(failing_spec, start=True)
+        slow_spec = scripted_spec("Signal deadline", workspace)
+        slow_spec["roles"] = {"executor": {"adapter": "pull", "agents": []}}  # nobody will pull it
+        slow_spec["budgets"] = {"max_rework": 2, "max_duration_s": 1}
+        halted = sdk.create_mission(slow_spec, start=True)  # halts when its second is spent
         routine = sdk.create_routine(
             "signal push", interval_s=3600, action={"kind": "command", "argv": ["true"], "external": True}
         )
@@ -45,6 +49,7 @@ async def test_signals_list_approvals_failed_missions_blocked_routines_and_expir
         expected = {
             f"approval:{approval.id}",
             f"mission:{failing.id}",
+            f"mission:{halted.id}",
             f"routine:{routine.id}",
             f"lease:{task.id}",
         }
@@ -52,15 +57,17 @@ async def test_signals_list_approvals_failed_missions_blocked_routines_and_expir
             pilot,
             lambda: set(row_keys(app, "#signals")) == expected,
             timeout=20,
-            what="all four signals live",
+            what="all five signals live",
         )
-        assert "⚑ 4 need you" in screen_text(app, "#connection")
-        assert "4 need a person now: 1 approval, 1 mission, 1 routine, 1 lease" in screen_text(
+        assert "⚑ 5 need you" in screen_text(app, "#connection")
+        assert "5 need a person now: 1 approval, 2 missions, 1 routine, 1 lease" in screen_text(
             app, "#summary"
         )
+        halted_row = table_rows(app, "#signals")[row_keys(app, "#signals").index(f"mission:{halted.id}")]
+        assert halted_row[1] == "Signal deadline halted"
 
         sdk.approve(approval.id, reason="ok")
-        await wait_for(pilot, lambda: app.signal_count == 3, what="the count drops live")
+        await wait_for(pilot, lambda: app.signal_count == 4, what="the count drops live")
         await wait_for(pilot, lambda: f"approval:{approval.id}" not in row_keys(app, "#signals"), what="gone")
 
         select_row(app, "#signals", f"routine:{routine.id}")
