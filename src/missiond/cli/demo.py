@@ -412,7 +412,9 @@ def run_demo(demo: Demo) -> None:
             )
             start_agents(demo, client)
             created = client.create_mission(mission_spec(demo.repo), start=True)
-            demo.say(f"mission {created.id} started: 3 items, agent review (notes: a person), test gate: unittest")
+            demo.say(
+                f"mission {created.id} started: 3 items, agent review (notes: a person), test gate: unittest"
+            )
             mission = follow(demo, client, created.id)
             run = fire_routine(demo, client)
             outcomes = check(demo, client, mission, run)
