@@ -89,9 +89,35 @@ class MemoryStore:
         limit: int,
     ) -> list[tuple[MemoryRow, float]]:
         """Live records of the given tiers (`scopes`: tier -> scope token) matching any term,
-        best first."""
+        best first. Records holding every term are looked up first (a selective query, and the
+        best answers); only when they are fewer than `limit` are records holding any term
+        ranked to fill the rest — ranking every match of a common word is what costs."""
         if not terms or not scopes:
             return []
+        if len(terms) > 1:
+            every = self._search(org, workspace, project, scopes, terms, now_us, limit, every=True)
+            if len(every) >= limit:
+                return every
+            seen = {row.id for row, _ in every}
+            rest = self._search(
+                org, workspace, project, scopes, terms, now_us, limit + len(every), every=False
+            )
+            return (every + [(row, score) for row, score in rest if row.id not in seen])[:limit]
+        return self._search(org, workspace, project, scopes, terms, now_us, limit, every=False)
+
+    def _search(
+        self,
+        org: str,
+        workspace: str,
+        project: str,
+        scopes: dict[str, str],
+        terms: tuple[str, ...],
+        now_us: int,
+        limit: int,
+        *,
+        every: bool,
+    ) -> list[tuple[MemoryRow, float]]:
+        joiner = " AND " if every else " OR "
         params: dict[str, Any] = {
             "org": org,
             "ws": workspace,
@@ -102,7 +128,7 @@ class MemoryStore:
         tiers = sa.bindparam("tiers", list(scopes), expanding=True)
         if is_sqlite(self._s.get_bind()):  # type: ignore[arg-type]
             match = "scope : ({}) AND {{tags_text content}} : ({})".format(
-                " OR ".join(_quote(s) for s in scopes.values()), " OR ".join(_quote(t) for t in terms)
+                " OR ".join(_quote(s) for s in scopes.values()), joiner.join(_quote(t) for t in terms)
             )
             # Rank inside FTS5 alone (its top-k path never touches the records table), then
             # check the few winners against the partition and expiry. Expired rows are swept
@@ -127,7 +153,7 @@ class MemoryStore:
                 " AND (m.expires_at_us IS NULL OR m.expires_at_us > :now)"
                 " ORDER BY score DESC, m.created_at_us DESC, m.id LIMIT :limit"
             ).bindparams(tiers)
-            params["tsq"] = " | ".join(terms)
+            params["tsq"] = (" & " if every else " | ").join(terms)
         hits = [(str(r[0]), float(r[1])) for r in self._s.execute(stmt, params).all()]
         rows = self._by_ids([memory_id for memory_id, _ in hits])
         return [(rows[memory_id], score) for memory_id, score in hits if memory_id in rows]
