@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from os import PathLike
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -185,3 +186,11 @@ def parse_ingested(answer: Any) -> list[Event]:
 def json_bytes(document: Any) -> bytes:
     """A body for a JSON media type other than application/json (a merge patch)."""
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def id_segment(value: str) -> str:
+    """An id as one percent-encoded path segment; an empty id or '.'/'..' is refused here
+    (a URL library would drop or resolve them, and the request would reach another route)."""
+    if not value or value in (".", ".."):
+        raise ValueError(f"not an id: {value!r}")
+    return quote(value, safe="")

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
-from missiond.sdk.base import idempotency_headers
+from missiond.sdk.base import id_segment, idempotency_headers
 from missiond.sdk.errors import ProtocolError
 
 MEMORY_PATH = "/v1/memory"
@@ -28,9 +27,7 @@ KINDS = ("note", "fact", "solution", "pitfall")
 
 
 def memory_path(memory_id: str, *rest: str) -> str:
-    if not memory_id or memory_id in (".", ".."):
-        raise ValueError(f"not a memory id: {memory_id!r}")
-    return "/".join((MEMORY_PATH, quote(memory_id, safe=""), *rest))
+    return "/".join((MEMORY_PATH, id_segment(memory_id), *rest))
 
 
 def _mapping(obj: Any, what: str, key: str = "id") -> Mapping[str, Any]:
@@ -201,8 +198,9 @@ def token_body(
 class MemoryMethods:
     """Memory calls of the blocking `Client`."""
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:  # provided by the client
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by `Client`; declared here for the type checker only
+
+        def _json(self, method: str, path: str, **kwargs: Any) -> Any: ...
 
     def put_memory(
         self,
@@ -291,8 +289,9 @@ class MemoryMethods:
 class AsyncMemoryMethods:
     """Memory calls of the `AsyncClient` (same arguments as `MemoryMethods`)."""
 
-    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:  # provided by the client
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by `AsyncClient`; declared here for the type checker only
+
+        async def _json(self, method: str, path: str, **kwargs: Any) -> Any: ...
 
     async def put_memory(
         self,

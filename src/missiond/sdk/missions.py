@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from missiond.sdk.base import idempotency_headers
+from missiond.sdk.base import id_segment, idempotency_headers
 from missiond.sdk.errors import ProtocolError
 from missiond.sdk.streams import StreamCursor, aiter_stream, iter_stream
 
@@ -35,9 +35,7 @@ ITEM_STATUSES = ("todo", "blocked", "ready", "in_progress", "review", "test", "r
 
 
 def mission_path(mission_id: str, *rest: str) -> str:
-    if not mission_id or mission_id in (".", ".."):
-        raise ValueError(f"not a mission id: {mission_id!r}")
-    return "/".join((MISSIONS_PATH, quote(mission_id, safe=""), *(quote(r, safe="") for r in rest)))
+    return "/".join((MISSIONS_PATH, id_segment(mission_id), *(id_segment(r) for r in rest)))
 
 
 @dataclass(frozen=True)
@@ -123,8 +121,9 @@ def _list_params(status: str | None, after: str | None, limit: int | None) -> di
 class MissionMethods:
     """Mission calls of the blocking `Client`."""
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:  # provided by the client
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by `Client`; declared here for the type checker only
+
+        def _json(self, method: str, path: str, **kwargs: Any) -> Any: ...
 
     def create_mission(
         self, spec: Mapping[str, Any], *, start: bool = False, idempotency_key: str | None = None
@@ -210,8 +209,9 @@ class MissionMethods:
 class AsyncMissionMethods:
     """Mission calls of the `AsyncClient`."""
 
-    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:  # provided by the client
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by `AsyncClient`; declared here for the type checker only
+
+        async def _json(self, method: str, path: str, **kwargs: Any) -> Any: ...
 
     async def create_mission(
         self, spec: Mapping[str, Any], *, start: bool = False, idempotency_key: str | None = None

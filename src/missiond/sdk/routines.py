@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+
+from missiond.sdk.base import id_segment
 
 ROUTINES_PATH = "/v1/routines"
 APPROVALS_PATH = "/v1/approvals"
@@ -40,20 +41,14 @@ Misfire = str | Mapping[str, Any]
 _SCHEDULE_KEYS = ("cron", "timezone", "interval_s")
 
 
-def _segment(value: str) -> str:
-    if not value or value in (".", ".."):
-        raise ValueError(f"not an id: {value!r}")
-    return quote(value, safe="")
-
-
 def routine_path(routine_id: str, *rest: str) -> str:
     """`/v1/routines/{id}[/rest...]` with the id percent-encoded."""
-    return "/".join((ROUTINES_PATH, _segment(routine_id), *rest))
+    return "/".join((ROUTINES_PATH, id_segment(routine_id), *rest))
 
 
 def approval_path(approval_id: str, *rest: str) -> str:
     """`/v1/approvals/{id}[/rest...]` with the id percent-encoded."""
-    return "/".join((APPROVALS_PATH, _segment(approval_id), *rest))
+    return "/".join((APPROVALS_PATH, id_segment(approval_id), *rest))
 
 
 def schedule_body(

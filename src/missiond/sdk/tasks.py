@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote
 
+from missiond.sdk.base import id_segment
 from missiond.sdk.errors import ProtocolError
 from missiond.sdk.models import Agent, Claim, Event
 
@@ -40,27 +40,21 @@ TASK_TYPES = ("feature", "bug", "chore", "investigation", "epic")
 Labels = str | Iterable[str]
 
 
-def _segment(value: str) -> str:
-    if not value or value in (".", ".."):
-        raise ValueError(f"not an id: {value!r}")
-    return quote(value, safe="")
-
-
 def task_path(task_id: str, *rest: str) -> str:
     """`/v1/tasks/{id}[/rest...]` with the id percent-encoded."""
-    return "/".join((TASKS_PATH, _segment(task_id), *rest))
+    return "/".join((TASKS_PATH, id_segment(task_id), *rest))
 
 
 def lease_path(lease_id: str, action: str) -> str:
-    return f"{LEASES_PATH}/{_segment(lease_id)}/{action}"
+    return f"{LEASES_PATH}/{id_segment(lease_id)}/{action}"
 
 
 def session_path(session_id: str, action: str) -> str:
-    return f"{SESSIONS_PATH}/{_segment(session_id)}/{action}"
+    return f"{SESSIONS_PATH}/{id_segment(session_id)}/{action}"
 
 
 def step_path(task_id: str, step_id: str) -> str:
-    return task_path(task_id, "steps", _segment(step_id))
+    return task_path(task_id, "steps", id_segment(step_id))
 
 
 def _positive(value: Any, name: str) -> int:
