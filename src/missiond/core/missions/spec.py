@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from missiond.core.graph import cycle_if_added
+
 ROLES = ("planner", "executor", "reviewer", "tester")
 ADAPTERS = ("pull", "exec", "scripted")
 ITEM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -240,25 +242,25 @@ def parse_items(r: _Reader, raw: Any, where: str, roles: Mapping[str, Any]) -> t
 
 
 def find_cycle(items: tuple[ItemSpec, ...] | list[ItemSpec]) -> list[str] | None:
-    deps = {item.id: [d for d in item.depends_on if d != item.id] for item in items}
-    state: dict[str, int] = {}  # 1 on the stack, 2 finished
-    stack: list[str] = []
+    """The first dependency cycle (a path that starts and ends at one item), or None.
 
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in deps.get(node, ()):
-            if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt) :], nxt]
-            if nxt in deps and nxt not in state and (found := visit(nxt)):
-                return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in deps:
-        if node not in state and (found := visit(node)):
-            return found
+    Edges are added one by one through the task board's own check (`core.graph`); a
+    self-dependency or an unknown item is reported elsewhere, so it is not an edge here."""
+    ids = {item.id for item in items}
+    edges: dict[str, list[str]] = {}
+    for item in items:
+        for dep in item.depends_on:
+            if dep == item.id or dep not in ids:
+                continue
+            cycle = cycle_if_added(item.id, dep, lambda node: edges.get(node, ()))
+            if cycle is not None:
+                # Named from the member listed first, as a reader of the spec meets them.
+                order = {it.id: n for n, it in enumerate(items)}
+                loop = cycle[:-1]
+                start = min(range(len(loop)), key=lambda n: order[loop[n]])
+                loop = loop[start:] + loop[:start]
+                return [*loop, loop[0]]
+            edges.setdefault(item.id, []).append(dep)
     return None
 
 
