@@ -38,13 +38,9 @@ async def _loop(name: str, work: Callable[[], object], wake: asyncio.Event | Non
 
 
 def _drain(step: Callable[[], int]) -> None:
+    """Call `step` until it reports nothing left (each call handles one bounded batch)."""
     while step() > 0:
-        pass
-
-
-def _sweep_all(system: System) -> None:
-    while system.resources.sweep() > 0:
-        pass
+        continue
 
 
 def start_reactors(system: System) -> list[asyncio.Task[None]]:
@@ -56,7 +52,8 @@ def start_reactors(system: System) -> list[asyncio.Task[None]]:
             name="missiond-status-indexer",
         ),
         asyncio.create_task(
-            _loop("ttl sweeper", lambda: _sweep_all(system), None, 1.0), name="missiond-ttl-sweeper"
+            _loop("ttl sweeper", lambda: _drain(system.resources.sweep), None, 1.0),
+            name="missiond-ttl-sweeper",
         ),
         asyncio.create_task(SchedulerDriver(system).run(), name="missiond-scheduler"),
         asyncio.create_task(MissionDriver(system).run(), name="missiond-missions"),

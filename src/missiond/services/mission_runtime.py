@@ -157,16 +157,8 @@ class MissionRuntime:
         with self._store.write(actor=ACTOR) as uow:
             for command_id in command_ids:
                 row = uow.missions.get_command(command_id)
-                if row is None or row.status != "pending" or row.not_before_us > uow.now_us:
-                    continue
-                _, state = self._engine.load(uow, row.mission_id)
-                role = state.spec.roles.get(str(row.payload.get("role")))
-                if row.kind in SLOW or (
-                    row.kind == "dispatch" and role is not None and _dispatch_is_slow(state.spec, role, row)
-                ):
-                    continue
-                self._quick[row.kind](self, uow, row, state.spec)
-                self._done(uow, row)
+                if row is not None and row.status == "pending" and row.not_before_us <= uow.now_us:
+                    self._execute_row(uow, row, take_slow=False)
 
     def next_due_us(self) -> int | None:
         with self._store.read() as uow:
@@ -202,13 +194,16 @@ class MissionRuntime:
                 slow.append(found)
         return len(ids), slow
 
-    def _execute_row(self, uow: UnitOfWork, row: MissionCommandRow) -> SlowCommand | None:
+    def _execute_row(
+        self, uow: UnitOfWork, row: MissionCommandRow, *, take_slow: bool = True
+    ) -> SlowCommand | None:
+        """Carry out a quick command inside `uow`. A slow one is marked running and handed back
+        for a worker thread (or, with `take_slow=False`, left pending for the driver)."""
         _, state = self._engine.load(uow, row.mission_id)
         spec = state.spec
-        role = spec.roles.get(str(row.payload.get("role")))
-        if row.kind in SLOW or (
-            row.kind == "dispatch" and role is not None and _dispatch_is_slow(spec, role, row)
-        ):
+        if _is_slow(spec, row):
+            if not take_slow:
+                return None
             row.status, row.tries, row.updated_at_us = "running", row.tries + 1, uow.now_us
             uow.missions.save(row)
             return SlowCommand(row.id, row.mission_id, row.kind, dict(row.payload), spec)
@@ -638,11 +633,19 @@ class MissionRuntime:
             _kill(proc)
 
 
-def _dispatch_is_slow(spec: MissionSpec, role: RoleSpec, row: MissionCommandRow) -> bool:
+def _is_slow(spec: MissionSpec, row: MissionCommandRow) -> bool:
+    """Slow commands run outside a transaction, in a worker thread: the test gate, the exec
+    adapter, offering a solution to memory, and a pull dispatch that searches memory first
+    (the search has its own transactions; the task and `work.dispatched` are still one)."""
+    if row.kind in SLOW:
+        return True
+    if row.kind != "dispatch":
+        return False
+    role = spec.roles.get(str(row.payload.get("role")))
+    if role is None:
+        return False
     if role.adapter == "exec":
         return True
-    # A pull dispatch that searches memory first runs outside the batch (the search has its own
-    # transactions); the task and `work.dispatched` are still written in one.
     wants_memory = spec.memory is not None and spec.memory.search
     return role.adapter == "pull" and wants_memory and row.payload.get("role") in ("executor", "tester")
 

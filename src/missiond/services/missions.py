@@ -8,6 +8,7 @@ not apply to the mission's state is refused with 409 and changes nothing.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from typing import Any
 
 from missiond.core.events import EventFilter, format_ts
@@ -55,24 +56,19 @@ class InvalidMissionSpec(ValidationFailed):
     title = "Invalid mission spec"
 
 
-def progress(state: MissionState) -> dict[str, Any]:
-    counts: dict[str, int] = {}
-    for item in state.items:
-        counts[item.status] = counts.get(item.status, 0) + 1
-    return {"total": len(state.items), "done": counts.get("done", 0), "by_status": counts}
+def progress(statuses: list[str]) -> dict[str, Any]:
+    """`{total, done, by_status}` of a mission's work item statuses."""
+    counts = dict(Counter(statuses))
+    return {"total": len(statuses), "done": counts.get("done", 0), "by_status": counts}
 
 
 def mission_summary(row: MissionRow) -> dict[str, Any]:
-    items = row.state.get("items", [])
-    counts: dict[str, int] = {}
-    for item in items:
-        counts[item["status"]] = counts.get(item["status"], 0) + 1
     return {
         "id": row.id,
         "title": row.title,
         "status": row.status,
         "reason": row.state.get("reason"),
-        "progress": {"total": len(items), "done": counts.get("done", 0), "by_status": counts},
+        "progress": progress([item["status"] for item in row.state.get("items", [])]),
         "rev": row.rev,
         "created_by": row.created_by,
         "created_at": ts(row.created_at_us),
@@ -86,7 +82,7 @@ def mission_view(row: MissionRow, state: MissionState) -> dict[str, Any]:
     return {
         **mission_summary(row),
         **body,
-        "progress": progress(state),
+        "progress": progress([item.status for item in state.items]),
         "applied_seq": row.applied_seq,
     }
 
