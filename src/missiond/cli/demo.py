@@ -398,9 +398,12 @@ def demo(ctx: click.Context, interactive: bool, keep: bool, timeout_s: float) ->
 
 def run_demo(demo: Demo) -> None:
     console = demo.console
-    make_repo(demo.repo)
+    no_git = make_repo(demo.repo)
     console.print(Panel.fit(f"missiond demo in {demo.root}", style="bold"))
-    demo.say(f"git repository with failing tests at {demo.repo}")
+    if no_git is None:
+        demo.say(f"git repository with failing tests at {demo.repo}")
+    else:
+        demo.say(f"project with failing tests at {demo.repo} (not a git repository: {no_git})")
     start_server(demo)
     token = (demo.home / "token").read_text().strip()
     outcomes: list[Outcome] = []

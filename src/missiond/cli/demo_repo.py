@@ -38,8 +38,9 @@ def _git(repo: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
 
 
-def make_repo(repo: Path) -> None:
-    """Write the project and commit it (git is optional: without it the files are still there)."""
+def make_repo(repo: Path) -> str | None:
+    """Write the project and commit it. Git is optional (the mission needs only the files):
+    returns why the repository could not be made, or None when it was."""
     for name, text in FILES.items():
         path = repo / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,8 +49,11 @@ def make_repo(repo: Path) -> None:
         _git(repo, "init", "-q")
         _git(repo, "add", "-A")
         _git(repo, "commit", "-q", "-m", "A tiny project with failing tests")
-    except (OSError, subprocess.CalledProcessError):
-        pass
+    except OSError as exc:
+        return f"git could not run ({exc.strerror or exc})"
+    except subprocess.CalledProcessError as exc:
+        return f"git {exc.cmd[1]} failed: {(exc.stderr or b'').decode(errors='replace').strip()[:200]}"
+    return None
 
 
 def test_command() -> str:
