@@ -87,13 +87,14 @@ class LiveScreen(Screen[None]):
         yield Footer(compact=True)
 
     def compose_body(self) -> ComposeResult:
-        raise NotImplementedError
+        """The screen's own widgets, between the bars and the footer (each screen defines it)."""
+        raise NotImplementedError(f"{type(self).__name__} must define compose_body")
 
     # -- keeping current -------------------------------------------------------------
 
     async def load(self) -> None:
-        """Fetch through the SDK and render. Runs in the reload worker."""
-        raise NotImplementedError
+        """Fetch through the SDK and render. Runs in the reload worker (each screen defines it)."""
+        raise NotImplementedError(f"{type(self).__name__} must define load")
 
     def relevant(self, event: Event) -> bool:
         return event.type.startswith(self.TOPICS) if self.TOPICS else False
