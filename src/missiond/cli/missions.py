@@ -224,14 +224,30 @@ def work() -> None:
 @click.option(
     "--attempt", type=click.IntRange(min=1), help="The attempt answered (default: the current one)."
 )
+@click.option(
+    "--output",
+    "output_file",
+    type=click.File("r"),
+    metavar="FILE",
+    help="Hand in FILE (a diff, a log; '-' reads stdin) as the attempt's artifact.",
+)
 @pass_app
 def submit(
-    app: App, mission_id: str, item_id: str, summary: str | None, failed: bool, attempt: int | None
+    app: App,
+    mission_id: str,
+    item_id: str,
+    summary: str | None,
+    failed: bool,
+    attempt: int | None,
+    output_file: Any,
 ) -> None:
     """Submit the work for ITEM of MISSION."""
     if summary == "-":
         summary = sys.stdin.read()
-    changed = app.client().submit_work(mission_id, item_id, summary, ok=not failed, attempt=attempt)
+    output = output_file.read() if output_file is not None else None
+    changed = app.client().submit_work(
+        mission_id, item_id, summary, ok=not failed, attempt=attempt, output=output
+    )
     _print(app, changed, f"submitted {item_id}")
 
 

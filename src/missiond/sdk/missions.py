@@ -87,10 +87,14 @@ class MissionPage:
         )
 
 
-def _submit_body(summary: str | None, ok: bool, attempt: int | None) -> dict[str, Any]:
+def _submit_body(
+    summary: str | None, ok: bool, attempt: int | None, output: str | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"ok": ok}
     if summary is not None:
         body["summary"] = summary
+    if output is not None:
+        body["output"] = output
     if attempt is not None:
         body["attempt"] = attempt
     return body
@@ -174,8 +178,11 @@ class MissionMethods:
         *,
         ok: bool = True,
         attempt: int | None = None,
+        output: str | None = None,
     ) -> Mission:
-        body = _submit_body(summary, ok, attempt)
+        """Answer a dispatched item; `output` (a diff, a log; at most 64 KiB) is kept as the
+        attempt's artifact."""
+        body = _submit_body(summary, ok, attempt, output)
         return Mission.from_json(
             self._json("POST", mission_path(mission_id, "work", item_id, "submit"), json=body)
         )
@@ -258,8 +265,11 @@ class AsyncMissionMethods:
         *,
         ok: bool = True,
         attempt: int | None = None,
+        output: str | None = None,
     ) -> Mission:
-        body = _submit_body(summary, ok, attempt)
+        """Answer a dispatched item; `output` (a diff, a log; at most 64 KiB) is kept as the
+        attempt's artifact."""
+        body = _submit_body(summary, ok, attempt, output)
         path = mission_path(mission_id, "work", item_id, "submit")
         return Mission.from_json(await self._json("POST", path, json=body))
 

@@ -29,7 +29,8 @@ from typing import Any
 
 from missiond.core.events import EventFilter, NewEvent
 from missiond.core.missions.reducer import INPUT_TYPES
-from missiond.core.missions.spec import PLAN_ITEM, MissionSpec, RoleSpec
+from missiond.core.missions.spec import MissionSpec, RoleSpec
+from missiond.core.missions.state import artifact_path
 from missiond.errors import MissiondError
 from missiond.services.approvals import ApprovalService
 from missiond.services.context import system_context
@@ -76,7 +77,7 @@ class MissionRuntime:
         self._local = threading.local()
         self._approvals = approvals
         self._engine = engine
-        self._artifacts = home / "artifacts" / "missions"
+        self._home = home
         self._procs: dict[tuple[str, str, int], subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
         approvals.on_decision("mission.review", self._review_decided)
@@ -601,13 +602,12 @@ class MissionRuntime:
         }
 
     def _artifact_path(self, mission_id: str, item_id: str, attempt: int, name: str) -> Path:
-        safe = item_id if item_id != PLAN_ITEM else "plan"
-        folder = self._artifacts / mission_id
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / f"{safe}-a{attempt}-{Path(name).name}"
+        path = self._home / artifact_path(mission_id, item_id, attempt, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
 
     def _relative(self, path: Path) -> str:
-        return str(path.relative_to(self._artifacts.parent.parent))
+        return str(path.relative_to(self._home))
 
     def _artifact_event(
         self, uow: UnitOfWork, mission_id: str, item_id: str, attempt: int, path: Path

@@ -25,6 +25,8 @@ class MissionEventIn(WireModel):
 
 class SubmitIn(WireModel):
     summary: str | None = Field(default=None, max_length=20_000)
+    # What the agent hands in beside its summary (a diff, a log): kept as the attempt's artifact.
+    output: str | None = Field(default=None, max_length=65_536)
     ok: bool = True
     attempt: int | None = Field(default=None, ge=1)
 

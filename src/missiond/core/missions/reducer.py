@@ -34,15 +34,18 @@ from missiond.core.missions.state import (
     MissionState,
     Notice,
     OfferSolution,
+    PersistArtifact,
     Planner,
     RecordFact,
     ReleaseWork,
     RequestApproval,
     RunTest,
     ScheduleTimeout,
+    artifact_path,
 )
 
 MAX_PLAN_REJECTIONS = 2
+SUBMISSION = "submission.txt"
 
 INPUT_TYPES = (
     "mission.started",
@@ -433,8 +436,15 @@ def _submitted(state: MissionState, event: MissionEvent) -> Result:
     if not isinstance(ok, bool):
         raise _Skip("data.ok must be true or false")
     summary = _text(event.data, "summary", required=False)
-    item = _with_attempt(item, summary=summary, run_ok=ok)
+    output = _text(event.data, "output", required=False)
     commands: list[Command] = []
+    attempt = item.attempt
+    assert attempt is not None
+    artifacts = attempt.artifacts
+    if output:  # what the agent handed in (a diff, a log) is kept as the attempt's artifact
+        commands.append(PersistArtifact(item.id, attempt.n, SUBMISSION, output))
+        artifacts = (*artifacts, artifact_path(state.id, item.id, attempt.n, SUBMISSION))
+    item = _with_attempt(item, summary=summary, run_ok=ok, artifacts=artifacts)
     if not ok:
         return _send_back(state, item, f"the run failed: {summary or 'no summary given'}", event.at, commands)
     if _review_by(state, item) is not None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
-from missiond.core.missions.spec import MissionSpec, parse_spec, spec_to_dict
+from missiond.core.missions.spec import PLAN_ITEM, MissionSpec, parse_spec, spec_to_dict
 
 STATE_VERSION = 1
 
@@ -111,6 +111,13 @@ class RequestApproval:
     attempt: int
     summary: str
     kind: str = "request_approval"
+
+
+def artifact_path(mission_id: str, item_id: str, attempt: int, name: str) -> str:
+    """Where an attempt's artifact lives, relative to the data directory (one layout for the
+    reducer, which records it, and the runtime, which writes it)."""
+    item = "plan" if item_id == PLAN_ITEM else item_id
+    return f"artifacts/missions/{mission_id}/{item}-a{attempt}-{name.rsplit('/', 1)[-1]}"
 
 
 @dataclass(frozen=True, slots=True)
