@@ -300,6 +300,27 @@ class MissionMachine(RuleBasedStateMachine):
                 assert all(status[d] == "done" for d in item.depends_on), item
 
     @invariant()
+    def a_running_mission_leaves_nothing_waiting(self) -> None:
+        # the reducer re-derives only what an event can have changed; this checks the outcome is
+        # what a look at every item would give
+        if self.state.status != "running":
+            return
+        status = {i.id: i.status for i in self.state.items}
+        in_flight = sum(1 for s in status.values() if s in IN_FLIGHT)
+        for item in self.state.items:
+            deps = [status[d] for d in item.depends_on]
+            assert item.status != "todo", item
+            if item.status == "blocked":
+                assert not all(d == "done" for d in deps), item
+                assert not any(d in ("failed", "cancelled") for d in deps), item
+            if item.status == "review":
+                assert item.attempt is not None and item.attempt.review_requested, item
+            if item.status == "test":
+                assert item.attempt is not None and item.attempt.test_started, item
+            if item.status in ("ready", "rework"):
+                assert in_flight >= self.state.spec.budgets.max_parallel, item
+
+    @invariant()
     def a_finished_mission_has_finished_items(self) -> None:
         items = self.state.items
         if self.state.status in MISSION_TERMINAL:

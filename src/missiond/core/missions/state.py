@@ -1,15 +1,16 @@
 """Mission state and the commands the reducer asks the runtime to carry out.
 
-All values are frozen; the reducer makes new ones. The state's parts are
-NamedTuples rather than frozen dataclasses: `_replace` on a tuple is several
-times cheaper than `dataclasses.replace`, and replay speed is a target. `state_to_dict` and
+All values are frozen; the reducer makes new ones. The state's parts and the
+commands are NamedTuples rather than frozen dataclasses: making one, and
+`_replace`, cost a fraction of a frozen dataclass's `__init__` and
+`dataclasses.replace`, and replay speed is a target (bench/missions.py). `state_to_dict` and
 `state_from_dict` give the persisted (versioned) shape and round-trip.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from missiond.core.missions.spec import PLAN_ITEM, MissionSpec, parse_spec, spec_to_dict
@@ -68,6 +69,24 @@ class Planner(NamedTuple):
     task_id: str | None = None
 
 
+class Layout(NamedTuple):
+    """Lookups over a mission's items that the reducer would otherwise rebuild on every event."""
+
+    positions: Mapping[str, int]  # item id -> index in `items`
+    dependents: Mapping[str, tuple[int, ...]]  # item id -> indexes of the items that depend on it
+
+
+def layout(items: tuple[Item, ...]) -> Layout:
+    dependents: dict[str, list[int]] = {item.id: [] for item in items}
+    for index, item in enumerate(items):
+        for dep in item.depends_on:
+            dependents[dep].append(index)
+    return Layout(
+        {item.id: index for index, item in enumerate(items)},
+        {item_id: tuple(indexes) for item_id, indexes in dependents.items()},
+    )
+
+
 class MissionState(NamedTuple):
     id: str
     spec: MissionSpec
@@ -79,17 +98,17 @@ class MissionState(NamedTuple):
     finished_at: str | None = None
     reason: str | None = None
     version: int = STATE_VERSION
+    # Derived from `items`, not persisted; set with `items` wherever the set of items changes
+    # (creation, an accepted plan, loading). Items never move or change dependencies afterwards.
+    layout: Layout = Layout({}, {})
 
     def item(self, item_id: str) -> Item | None:
-        for item in self.items:
-            if item.id == item_id:
-                return item
-        return None
+        index = self.layout.positions.get(item_id)
+        return None if index is None else self.items[index]
 
 
 # -- commands (imperatives for the runtime) --------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Dispatch:
+class Dispatch(NamedTuple):
     item_id: str
     role: str
     attempt: int
@@ -98,15 +117,13 @@ class Dispatch:
     kind: str = "dispatch"
 
 
-@dataclass(frozen=True, slots=True)
-class RunTest:
+class RunTest(NamedTuple):
     item_id: str
     attempt: int
     kind: str = "run_test"
 
 
-@dataclass(frozen=True, slots=True)
-class RequestApproval:
+class RequestApproval(NamedTuple):
     item_id: str
     attempt: int
     summary: str
@@ -120,8 +137,7 @@ def artifact_path(mission_id: str, item_id: str, attempt: int, name: str) -> str
     return f"artifacts/missions/{mission_id}/{item}-a{attempt}-{name.rsplit('/', 1)[-1]}"
 
 
-@dataclass(frozen=True, slots=True)
-class PersistArtifact:
+class PersistArtifact(NamedTuple):
     item_id: str
     attempt: int
     name: str
@@ -129,8 +145,7 @@ class PersistArtifact:
     kind: str = "persist_artifact"
 
 
-@dataclass(frozen=True, slots=True)
-class OfferSolution:
+class OfferSolution(NamedTuple):
     """Keep what worked for a done item as a solution capsule in session memory, offered for
     promotion (a person or reviewer promotes it through the scrubbed, reviewed path)."""
 
@@ -140,41 +155,36 @@ class OfferSolution:
     kind: str = "offer_solution"
 
 
-@dataclass(frozen=True, slots=True)
-class ScheduleTimeout:
+class ScheduleTimeout(NamedTuple):
     after_s: float
     event_type: str
     kind: str = "schedule_timeout"
 
 
-@dataclass(frozen=True, slots=True)
-class ReleaseWork:
+class ReleaseWork(NamedTuple):
     item_id: str
     attempt: int
     reason: str
     kind: str = "release_work"
 
 
-@dataclass(frozen=True, slots=True)
-class RecordFact:
+class RecordFact(NamedTuple):
     """A decision the reducer made that the spine should show (`work.done`, `mission.halted`, ...).
 
     Folding a recorded fact back in changes nothing: the state already holds it."""
 
     type: str
-    data: Mapping[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = MappingProxyType({})
     kind: str = "record_fact"
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
+class Notice(NamedTuple):
     level: str  # info | warning
     message: str
     kind: str = "notice"
 
 
-@dataclass(frozen=True, slots=True)
-class Finish:
+class Finish(NamedTuple):
     status: str
     reason: str | None = None
     kind: str = "finish"
@@ -187,10 +197,12 @@ Command = (
 
 
 def command_to_dict(command: Command) -> dict[str, Any]:
-    out = asdict(command)
+    out = command._asdict()
     for key, value in out.items():
         if isinstance(value, tuple):
             out[key] = list(value)
+        elif isinstance(value, Mapping):
+            out[key] = dict(value)
     return out
 
 
@@ -237,28 +249,30 @@ def state_from_dict(data: Mapping[str, Any]) -> MissionState:
     if type(version) is not int or version != STATE_VERSION:
         raise ValueError(f"mission state version {version} is not readable by this code")
     planner = data["planner"]
+    items = tuple(
+        Item(
+            id=i["id"],
+            title=i["title"],
+            description=i["description"],
+            role=i["role"],
+            depends_on=tuple(i["depends_on"]),
+            status=i["status"],
+            reworks=i["reworks"],
+            feedback=tuple(i["feedback"]),
+            attempts=tuple(
+                Attempt(**{**a, "artifacts": tuple(a.get("artifacts", ()))}) for a in i["attempts"]
+            ),
+            reason=i.get("reason"),
+            review=i.get("review"),
+        )
+        for i in data["items"]
+    )
     return MissionState(
         id=data["id"],
         spec=parse_spec(data["spec"]),
         status=data["status"],
-        items=tuple(
-            Item(
-                id=i["id"],
-                title=i["title"],
-                description=i["description"],
-                role=i["role"],
-                depends_on=tuple(i["depends_on"]),
-                status=i["status"],
-                reworks=i["reworks"],
-                feedback=tuple(i["feedback"]),
-                attempts=tuple(
-                    Attempt(**{**a, "artifacts": tuple(a.get("artifacts", ()))}) for a in i["attempts"]
-                ),
-                reason=i.get("reason"),
-                review=i.get("review"),
-            )
-            for i in data["items"]
-        ),
+        items=items,
+        layout=layout(items),
         planner=Planner(
             status=planner["status"],
             attempts=planner["attempts"],
