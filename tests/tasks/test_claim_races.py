@@ -103,20 +103,21 @@ def test_threads_racing_through_the_service_claim_every_task_exactly_once(system
     for i in range(RACERS):
         answer, _ = system.agents.create(ADMIN, f"racer-{i}", [], None)
         contexts.append(RequestContext(principal=system.auth.authenticate(f"Bearer {answer['token']}")))
-    start = threading.Barrier(RACERS)
+    # Lockstep rounds: every racer passes the line, then all claim at once. Left free, one
+    # thread can drain the board before the scheduler runs the others on a busy machine.
+    line = threading.Barrier(RACERS)
     claims: dict[str, list[str]] = {ctx.actor: [] for ctx in contexts}
     failures: list[str] = []
 
     def race(ctx: RequestContext) -> None:
         try:
-            start.wait(TIMEOUT_S)
-            while True:
+            for _ in range(TASKS // RACERS + 1):  # the last round finds the board empty
+                line.wait(TIMEOUT_S)
                 answer, _ = system.leases.claim(
                     ctx, task_id=None, role=None, labels=[], ttl_s=600, session_id=None
                 )
-                if answer is None:
-                    return
-                claims[ctx.actor].append(answer["task"]["id"])
+                if answer is not None:
+                    claims[ctx.actor].append(answer["task"]["id"])
         except BaseException:
             failures.append(traceback.format_exc())
 
