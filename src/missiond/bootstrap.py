@@ -67,7 +67,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Sys
     except BaseException:
         engine.dispose()
         raise
-    store = Store(engine, clock=clock)
+    store = Store(engine, clock=clock, busy_timeout_s=settings.sqlite_busy_timeout_ms / 1000)
     auth = AuthService(store)
     admin_token = auth.ensure_admin_token(settings.token_path)
     events = EventService(store)

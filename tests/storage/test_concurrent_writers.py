@@ -178,3 +178,44 @@ def test_concurrent_writers_in_threads_and_processes_get_distinct_gapless_seqs_i
         assert event.actor == f"agent:{event.data['writer']}"
     assert sorted(by_correlation.values()) == sorted(unit for us in units.values() for unit in us)
     assert all(ns == list(range(PER_WRITER)) for ns in per_writer.values())
+
+
+def test_a_writer_waiting_past_the_busy_timeout_gets_storage_unavailable_and_changes_nothing(
+    tmp_path: Any,
+) -> None:
+    # SQLite writers of one process queue on an in-process lock (ahead of the file lock); a
+    # waiter that outlasts the busy timeout must fail the way a busy database does, not hang.
+    from missiond.errors import StorageUnavailable
+    from missiond.storage import migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'q.db'}")
+    migrate.upgrade(engine)
+    store = Store(engine, clock=_utc_now, busy_timeout_s=0.2)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with store.write(actor="agent:first") as uow:
+            uow.emit(NewEvent("bench.event.appended", "writer/first", {}))
+            holding.set()
+            release.wait(TIMEOUT_S)
+
+    first = threading.Thread(target=hold)
+    first.start()
+    try:
+        assert holding.wait(TIMEOUT_S)
+        try:
+            with store.write(actor="agent:second") as uow:
+                uow.emit(NewEvent("bench.event.appended", "writer/second", {}))
+        except StorageUnavailable as exc:
+            assert "write lock" in str(exc)
+        else:
+            raise AssertionError("the second writer should have timed out")
+    finally:
+        release.set()
+        first.join(TIMEOUT_S)
+    with store.read() as uow:
+        subjects = [e.subject for e in uow.events.query(EventFilter(), after=0, limit=10)]
+    assert subjects == ["writer/first"]
+    with store.write(actor="agent:third") as uow:  # the lock was handed back
+        uow.emit(NewEvent("bench.event.appended", "writer/third", {}))
+    engine.dispose()

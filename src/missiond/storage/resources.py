@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
 
 from missiond.storage.prefixes import starts_with
 from missiond.storage.tables import ReactorCursor, ResourceRow
@@ -24,69 +26,72 @@ class ResourceRecord:
     expires_at_us: int | None
 
 
-def _record(row: ResourceRow) -> ResourceRecord:
-    return ResourceRecord(
-        key=row.key,
-        value=row.value,
-        create_rev=row.create_rev,
-        mod_rev=row.mod_rev,
-        version=row.version,
-        updated_by=row.updated_by,
-        updated_at_us=row.updated_at_us,
-        expires_at_us=row.expires_at_us,
+_TABLE: sa.Table = ResourceRow.__table__  # type: ignore[attr-defined]
+_COLUMNS = (
+    "key",
+    "value",
+    "create_rev",
+    "mod_rev",
+    "version",
+    "updated_by",
+    "updated_at_us",
+    "expires_at_us",
+)
+_SELECT = sa.select(*(_TABLE.c[name] for name in _COLUMNS))
+_GET = _SELECT.where(_TABLE.c.key == sa.bindparam("key"))
+
+
+def _upsert(insert: Any) -> sa.Executable:
+    stmt = insert(_TABLE).values({name: sa.bindparam(name) for name in _COLUMNS})
+    return stmt.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=[_TABLE.c.key], set_={name: stmt.excluded[name] for name in _COLUMNS[1:]}
     )
 
 
+_UPSERT = {"sqlite": _upsert(sqlite_insert), "postgresql": _upsert(postgresql_insert)}
+
+
+def _record(row: sa.Row[Any]) -> ResourceRecord:
+    return ResourceRecord(*row)
+
+
 class Resources:
+    """Core statements on the connection rather than ORM objects: a CAS write is on the hot
+    path of every agent, and the ORM's identity map and flush cost more than the SQL."""
+
     def __init__(self, session: Session) -> None:
         self._session = session
         self._dialect = session.get_bind().dialect.name
 
+    def _execute(self, stmt: sa.Executable, params: dict[str, Any] | None = None) -> sa.CursorResult[Any]:
+        return self._session.connection().execute(stmt, params)
+
     def get(self, key: str) -> ResourceRecord | None:
-        row = self._session.get(ResourceRow, key)
+        row = self._execute(_GET, {"key": key}).first()
         return _record(row) if row else None
 
     def list(self, prefix: str, *, after_key: str | None, limit: int) -> list[ResourceRecord]:
-        stmt = select(ResourceRow)
+        stmt = _SELECT
         if prefix:
-            stmt = stmt.where(starts_with(col(ResourceRow.key), prefix, self._dialect))
+            stmt = stmt.where(starts_with(_TABLE.c.key, prefix, self._dialect))
         if after_key is not None:
-            stmt = stmt.where(col(ResourceRow.key) > after_key)
-        stmt = stmt.order_by(col(ResourceRow.key)).limit(limit)
-        return [_record(r) for r in self._session.exec(stmt).all()]
+            stmt = stmt.where(_TABLE.c.key > after_key)
+        stmt = stmt.order_by(_TABLE.c.key).limit(limit)
+        return [_record(r) for r in self._execute(stmt)]
 
     def expired(self, now_us: int, *, limit: int, prefix: str = "") -> list[ResourceRecord]:
-        stmt = select(ResourceRow).where(
-            col(ResourceRow.expires_at_us).is_not(None), col(ResourceRow.expires_at_us) <= now_us
-        )
+        stmt = _SELECT.where(_TABLE.c.expires_at_us.is_not(None), _TABLE.c.expires_at_us <= now_us)
         if prefix:
-            stmt = stmt.where(starts_with(col(ResourceRow.key), prefix, self._dialect))
-        stmt = stmt.order_by(col(ResourceRow.key)).limit(limit)
-        return [_record(r) for r in self._session.exec(stmt).all()]
+            stmt = stmt.where(starts_with(_TABLE.c.key, prefix, self._dialect))
+        stmt = stmt.order_by(_TABLE.c.key).limit(limit)
+        return [_record(r) for r in self._execute(stmt)]
 
     def save(self, record: ResourceRecord) -> None:
-        row = self._session.get(ResourceRow, record.key)
-        if row is None:
-            row = ResourceRow(
-                key=record.key,
-                create_rev=record.create_rev,
-                mod_rev=record.mod_rev,
-                version=record.version,
-                updated_by=record.updated_by,
-                updated_at_us=record.updated_at_us,
-            )
-        row.value = record.value
-        row.create_rev = record.create_rev
-        row.mod_rev = record.mod_rev
-        row.version = record.version
-        row.updated_by = record.updated_by
-        row.updated_at_us = record.updated_at_us
-        row.expires_at_us = record.expires_at_us
-        self._session.add(row)
-        self._session.flush()
+        """Insert or replace the row: one statement, built once per backend."""
+        self._execute(_UPSERT[self._dialect], {name: getattr(record, name) for name in _COLUMNS})
 
     def delete(self, key: str) -> None:
-        self._session.execute(sa.delete(ResourceRow).where(col(ResourceRow.key) == key))
+        self._execute(sa.delete(_TABLE).where(_TABLE.c.key == key))
 
 
 class ReactorCursors:

@@ -10,6 +10,7 @@ when the commit succeeded.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -82,10 +83,12 @@ class UnitOfWork:
 class Store:
     """Owns the engine; hands out read and write units of work."""
 
-    def __init__(self, engine: Engine, *, clock: Clock) -> None:
+    def __init__(self, engine: Engine, *, clock: Clock, busy_timeout_s: float = 30.0) -> None:
         self.engine = engine
         self.clock = clock
         self._listeners: list[CommitListener] = []
+        self._write_lock = threading.Lock() if is_sqlite(engine) else None
+        self._busy_timeout_s = busy_timeout_s
 
     @property
     def kind(self) -> str:
@@ -96,7 +99,7 @@ class Store:
 
     @contextmanager
     def write(self, *, actor: str, correlation_id: str | None = None) -> Iterator[UnitOfWork]:
-        with self._session(immediate=True) as session:
+        with self._writer(), self._session(immediate=True) as session:
             if not is_sqlite(self.engine):
                 # Writers queue here, as SQLite's BEGIN IMMEDIATE makes them: the state they
                 # read is then the state they change, and seqs follow commit order.
@@ -126,6 +129,22 @@ class Store:
                 yield uow
             finally:
                 session.rollback()
+
+    @contextmanager
+    def _writer(self) -> Iterator[None]:
+        """SQLite: this process's writers queue on a lock before BEGIN IMMEDIATE. The file lock
+        alone makes a waiting writer poll with growing sleeps (SQLite's busy handler), so under
+        contention the lock often sits free while every waiter sleeps; a lock handed over in
+        process wakes the next writer at once. Other processes still meet the file lock."""
+        if self._write_lock is None:
+            yield
+            return
+        if not self._write_lock.acquire(timeout=self._busy_timeout_s):
+            raise StorageUnavailable("database unavailable: timed out waiting for the write lock")
+        try:
+            yield
+        finally:
+            self._write_lock.release()
 
     @contextmanager
     def _session(self, *, immediate: bool) -> Iterator[Session]:
