@@ -73,7 +73,8 @@ async def event_stream(
                 )
                 return
             try:
-                event = await asyncio.wait_for(sub.queue.get(), timeout=ping_s)
+                async with asyncio.timeout(ping_s):  # no task per wait, unlike wait_for
+                    event = await sub.queue.get()
             except TimeoutError:
                 yield b": ping\n\n"
                 continue

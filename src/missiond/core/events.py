@@ -112,6 +112,8 @@ class EventFilter:
             return False
         if self.subjects and not any(event.subject.startswith(p) for p in self.subjects):
             return False
+        if self.since_us is None and self.until_us is None:
+            return True
         ts = to_us(event.ts)
         if self.since_us is not None and ts < self.since_us:
             return False

@@ -116,10 +116,16 @@ class EventHub:
             batch = await anyio.to_thread.run_sync(self._read_after, self.position, _BATCH)
             if not batch:
                 return
+            # Watchers mostly share a few filters (200 dashboards on one prefix): match each
+            # event once per distinct filter, not once per subscriber.
+            groups: dict[EventFilter, list[Subscription]] = {}
+            for sub in self._subs:
+                groups.setdefault(sub.flt, []).append(sub)
             for event in batch:
-                for sub in list(self._subs):
-                    if sub.flt.matches(event):
-                        sub.offer(event)
+                for flt, subs in groups.items():
+                    if flt.matches(event):
+                        for sub in subs:
+                            sub.offer(event)
             self.position = batch[-1].seq
             for flt, wake in self._wakers:
                 if any(flt.matches(e) for e in batch):
