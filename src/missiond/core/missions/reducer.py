@@ -234,12 +234,14 @@ def _advance(
 ) -> MissionState:
     """Unblock, dispatch what may start, open gates, and finish when nothing is left.
 
-    It runs on every event, so it looks at as little as it can. `changed` is the one item the
-    event moved, when the caller has one, not yet put into `state` (this puts it): only its
-    dependents can have been unblocked or doomed,
-    and only it can be waiting for a gate to open, since every advance of a running mission
-    leaves no other item waiting. Without it (start, resume, a new plan) every item is looked at.
-    The item tuple is rebuilt once, from a working list, however many items change."""
+    It runs on every event, so it looks at as little as the event can have changed. `changed`
+    is the one item the event moved, when the caller has one, not yet put into `state` (this
+    puts it). An item that moved within the flight (submitted -> review, approved -> test)
+    frees no slot and unblocks nothing: at most its own gate opens, since every advance of a
+    running mission leaves no other gate waiting. An item that left the flight (done, failed,
+    rework) frees a slot, and if terminal may unblock or doom its dependents. Without
+    `changed` (start, resume, a new plan) every item is looked at. The item tuple is rebuilt
+    once, from a working list, however many items change."""
     if state.status != "running":
         return state if changed is None else _put(state, changed)
     spec = state.spec
@@ -257,6 +259,8 @@ def _advance(
                 )
             )
         return state
+    if changed is not None and changed.status in IN_FLIGHT:
+        return _put(state, _open_gate(state, changed, commands) if _waits(changed) else changed)
     items = list(state.items)
     places = state.layout
     if changed is None:
@@ -273,21 +277,14 @@ def _advance(
         waiting: list[int] = []
     elif changed is None:
         waiting = [i for i, item in enumerate(items) if _waits(item)]
+    elif in_flight < spec.budgets.max_parallel and (tally["ready"] or tally["rework"]):
+        waiting = [i for i, item in enumerate(items) if item.status in STARTABLE]
     else:
-        index = places.positions[changed.id]
-        gate = [index] if items[index].status in _GATED and _waits(items[index]) else []
-        if in_flight < spec.budgets.max_parallel and (tally["ready"] or tally["rework"]):
-            starts = [i for i, item in enumerate(items) if item.status in STARTABLE]
-            waiting = sorted({*gate, *starts})
-        else:
-            waiting = gate
+        waiting = []
     for index in waiting:
         item = items[index]
-        if item.status == "review":
-            items[index] = _open_review(state, item, commands)
-        elif item.status == "test":
-            commands.append(RunTest(item.id, item.attempts[-1].n))
-            items[index] = _with_attempt(item, test_started=True)
+        if item.status in _GATED:
+            items[index] = _open_gate(state, item, commands)
         elif in_flight < spec.budgets.max_parallel:
             n = len(item.attempts) + 1
             item = item._replace(
@@ -312,6 +309,14 @@ def _advance(
         else:
             state = _finish(state, "succeeded", None, at, commands)
     return state
+
+
+def _open_gate(state: MissionState, item: Item, commands: list[Command]) -> Item:
+    """Ask for the review or run the test of an item that has just reached the gate."""
+    if item.status == "review":
+        return _open_review(state, item, commands)
+    commands.append(RunTest(item.id, item.attempts[-1].n))
+    return _with_attempt(item, test_started=True)
 
 
 def _waits(item: Item) -> bool:
