@@ -1,18 +1,24 @@
 """Benchmark: the routine scheduler with 10,000 active routines.
 
     .venv/bin/python bench/routines.py [--routines 10000] [--minutes 2]
+        [--part all|recovery|lateness] [--repeats 5]
 
 1. Recovery: 10,000 routines (mixed cron and interval) whose next fire time
    is a day ago, as after a day of downtime; time until every one is
-   planned (runs + missed ranges committed), through the service layer.
+   planned (runs + missed ranges committed), through the service layer
+   (`RoutineService.tick` until nothing is due). Run `--repeats` times on
+   fresh databases; best and median wall time, and the process's CPU time
+   (less sensitive to a busy machine than wall time).
 2. Lateness: a real server with 10,000 active routines, many due every
    minute (a third `* * * * *`, the rest intervals of 30-120 s). Their
    actions are external connectors with external_allowed=false, so each
    occurrence is decided and recorded (blocked_policy) without spending the
    machine on 10,000 subprocesses a minute: what is measured is the
-   scheduler. Lateness = run creation time - scheduled_for. Also the server
+   scheduler. Lateness = run creation time - scheduled_for (a run's
+   creation time is the start of its tick's transaction). Also the server
    process's CPU share over the window (from /proc).
-Targets: lateness p99 < 1 s; recovery < 2 s.
+Targets: recovery < 2 s; lateness p99 < 1 s. Figures depend on the machine
+and on what else runs on it: the load average is printed with them.
 """
 
 from __future__ import annotations
@@ -93,15 +99,44 @@ def recovery(n: int) -> dict[str, float]:
         system = build(Settings.from_env(home=Path(tmp)))
         now = datetime.now(UTC)
         seed(system, n, now, behind=timedelta(days=1), rng=random.Random(3))
-        start = time.perf_counter()
+        cpu, start = time.process_time(), time.perf_counter()
         planned = 0
         while (due := system.routines.tick(now)) > 0:
             planned += due
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+        runs, routines = RoutineRunRow.__table__, RoutineRow.__table__
+        count = sa.select(sa.func.count())
         with system.store.engine.connect() as conn:
-            runs = conn.execute(sa.select(sa.func.count()).select_from(RoutineRunRow.__table__)).scalar()
+            fired = conn.execute(count.select_from(runs).where(runs.c.status != "missed")).scalar()
+            missed = conn.execute(count.select_from(runs).where(runs.c.status == "missed")).scalar()
+            left = conn.execute(
+                count.select_from(routines).where(routines.c.next_fire_at_us <= to_us(now))
+            ).scalar()
         system.close()
-    return {"recovery_s": elapsed, "recovered_routines": planned, "recovery_rows": int(runs or 0)}
+    if planned != n or left:
+        raise SystemExit(f"recovery planned {planned} of {n} routines; {left} still due")
+    return {
+        "recovery_s": elapsed,
+        "recovery_cpu_s": cpu,
+        "runs": int(fired or 0),
+        "missed_rows": int(missed or 0),
+    }
+
+
+def recoveries(n: int, repeats: int) -> dict[str, float]:
+    measured = []
+    for i in range(repeats):
+        measured.append(recovery(n))
+        print(f"  run {i + 1}: {measured[-1]['recovery_s']:.2f} s", file=sys.stderr)
+    walls = sorted(m["recovery_s"] for m in measured)
+    return {
+        "recovery_best_s": walls[0],
+        "recovery_median_s": statistics.median(walls),
+        "recovery_cpu_best_s": min(m["recovery_cpu_s"] for m in measured),
+        "recovery_runs": measured[0]["runs"],
+        "recovery_missed_rows": measured[0]["missed_rows"],
+        "recovery_repeats": repeats,
+    }
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -160,31 +195,57 @@ def lateness(n: int, minutes: float) -> dict[str, float]:
     }
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--routines", type=int, default=10_000)
-    parser.add_argument("--minutes", type=float, default=2.0)
+    parser.add_argument("--minutes", type=float, default=2.0, help="lateness window")
+    parser.add_argument("--part", choices=("all", "recovery", "lateness"), default="all")
+    parser.add_argument("--repeats", type=int, default=5, help="recovery runs (best and median)")
     args = parser.parse_args()
-    print(f"recovery of {args.routines} routines after a day down...", file=sys.stderr)
-    figures: dict[str, float] = recovery(args.routines)
-    print(f"lateness with {args.routines} active routines...", file=sys.stderr)
-    figures |= lateness(args.routines, args.minutes)
-    rows = [
-        ("recovery after 1 day", f"{figures['recovery_s']:.2f} s", "target < 2 s"),
-        ("fired in window", f"{figures['fired_in_window']:.0f}", ""),
-        ("lateness p50", f"{figures['lateness_p50_s'] * 1000:.0f} ms", ""),
-        ("lateness p99", f"{figures['lateness_p99_s'] * 1000:.0f} ms", "target < 1000 ms"),
-        ("server CPU share", f"{figures['scheduler_cpu_share'] * 100:.1f} %", "of one core"),
-    ]
+    figures: dict[str, float] = {}
+    rows: list[tuple[str, str, str]] = []
+    load_before = _load()
+    if args.part in ("all", "recovery"):
+        print(f"recovery of {args.routines} routines after a day down...", file=sys.stderr)
+        figures |= recoveries(args.routines, args.repeats)
+        best, median = figures["recovery_best_s"], figures["recovery_median_s"]
+        missed = figures["recovery_missed_rows"]
+        rows += [
+            (
+                "recovery after 1 day",
+                f"{best:.2f} s",
+                f"best of {args.repeats}; target < 2 s, {best / 2:.2f}x",
+            ),
+            ("  median", f"{median:.2f} s", f"{median / 2:.2f}x target"),
+            ("  CPU (best)", f"{figures['recovery_cpu_best_s']:.2f} s", "this process"),
+            ("  rows", f"{figures['recovery_runs']:.0f}", f"runs, and {missed:.0f} missed ranges"),
+        ]
+        figures["recovery_target_met"] = best < 2
+    if args.part in ("all", "lateness"):
+        print(f"lateness with {args.routines} active routines...", file=sys.stderr)
+        figures |= lateness(args.routines, args.minutes)
+        p99 = figures["lateness_p99_s"]
+        rows += [
+            ("fired in window", f"{figures['fired_in_window']:.0f}", f"{args.minutes:g} min"),
+            ("lateness p50", f"{figures['lateness_p50_s'] * 1000:.0f} ms", ""),
+            ("lateness p99", f"{p99 * 1000:.0f} ms", f"target < 1000 ms ({p99:.2f}x)"),
+            ("server CPU share", f"{figures['scheduler_cpu_share'] * 100:.1f} %", "of one core"),
+        ]
+        figures["lateness_target_met"] = p99 < 1
+    rows.append(("load average", load_before, f"before; after: {_load()} ({os.cpu_count()} CPUs)"))
     for name, value, note in rows:
-        print(f"{name:<22} {value:>12}  {note}")
-    figures["recovery_target_met"] = figures["recovery_s"] < 2
-    figures["lateness_target_met"] = figures["lateness_p99_s"] < 1
+        print(f"{name:<22} {value:>14}  {note}")
     print(
         json.dumps(
             {
                 "bench": "routines",
+                "routines": args.routines,
                 **{k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()},
+                "load_average": load_before,
             }
         )
     )

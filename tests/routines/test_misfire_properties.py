@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from missiond.core.routines.misfire import DuePlan, Misfire, MisfirePolicy, plan_due
+from missiond.core.routines.misfire import DuePlan, Lookback, Misfire, MisfirePolicy, plan_due
 from missiond.core.routines.schedule import CronSchedule, IntervalSchedule, Schedule
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
@@ -114,3 +115,36 @@ def test_every_tick_runs_what_the_policy_says_and_nothing_runs_twice(
         fired.extend(plan.run)
         next_fire_at = plan.next_fire_at
     assert all(a < b for a, b in pairwise(fired))
+
+
+# A few schedules, so that plans sharing a lookback often share a walk, asking it for more
+# or fewer occurrences in any order; next fire times on the schedule or anywhere.
+shared_schedules = st.one_of(
+    st.builds(CronSchedule.parse, st.sampled_from(CRONS[:3]), st.sampled_from(ZONES[:2])),
+    st.builds(
+        IntervalSchedule.parse, st.sampled_from([60.0, 900.0]), st.just(datetime(2026, 1, 1, tzinfo=UTC))
+    ),
+)
+behind = st.integers(0, 6 * 3600 * US).map(lambda us: timedelta(microseconds=us))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    now=starts,
+    plans=st.lists(st.tuples(shared_schedules, misfires, behind, st.booleans()), min_size=1, max_size=8),
+)
+def test_plans_sharing_one_lookback_equal_plans_made_alone(
+    now: datetime, plans: list[tuple[Schedule, Misfire, timedelta, bool]]
+) -> None:
+    lookback = Lookback(now)
+    for schedule, misfire, gap, on_schedule in plans:
+        next_fire_at = schedule.next_after(now - gap) if on_schedule else now - gap
+        alone = plan_due(schedule, next_fire_at, now, misfire)
+        assert plan_due(schedule, next_fire_at, now, misfire, lookback=lookback) == alone
+
+
+def test_a_lookback_serves_only_plans_of_its_own_now() -> None:
+    schedule = CronSchedule.parse("*/5 * * * *", "UTC")
+    now = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    with pytest.raises(ValueError, match="its own `now`"):
+        plan_due(schedule, now, now + timedelta(minutes=5), Misfire(), lookback=Lookback(now))

@@ -212,6 +212,52 @@ def test_catch_up_runs_of_one_tick_are_all_kept_and_run_one_after_another(
     assert system.runner.claim() == []
 
 
+# Per-minute cron routines in one zone, created at different times, ticked together at
+# 330 s (09:05:30): a tick walks their shared schedule back once, and each still gets its
+# own plan. name: (created at, policy, max_runs, runs, missed)
+SHARED_CRON = {
+    "run-once-five-due": (0, "run_once", None, [(300, "scheduled")], [Missed(60, 240, None, "misfire")]),
+    "catch-up-3-five-due": (
+        0,
+        "catch_up",
+        3,
+        [(180, "catch_up"), (240, "catch_up"), (300, "scheduled")],
+        [Missed(60, 120, None, "misfire")],
+    ),
+    "run-once-two-due-counts-the-missed-one": (
+        180,
+        "run_once",
+        None,
+        [(300, "scheduled")],
+        [Missed(240, 240, 1, "misfire")],
+    ),
+    "skip-one-due-within-grace": (240, "skip", None, [(300, "scheduled")], []),
+    "run-once-nothing-missed": (240, "run_once", None, [(300, "scheduled")], []),
+}
+
+
+def test_routines_sharing_a_cron_schedule_are_each_planned_on_their_own_in_one_tick(
+    system: System, clock: ManualClock
+) -> None:
+    made = {}
+    for name, (created_at, policy, max_runs, _, _) in sorted(SHARED_CRON.items(), key=lambda kv: kv[1][0]):
+        clock.set(created_at)
+        made[name] = create(
+            system,
+            name=name,
+            schedule={"cron": "* * * * *", "timezone": "UTC"},
+            policy=policy,
+            max_runs=max_runs,
+            overlap="allow",
+        )
+    clock.set(330)
+    assert system.routines.tick() == len(SHARED_CRON)
+    for name, (_, _, _, expected_runs, expected_missed) in SHARED_CRON.items():
+        assert fired(system, made[name]["id"]) == [(t, trig, "queued") for t, trig in expected_runs], name
+        assert missed(system, made[name]["id"]) == expected_missed, name
+        assert offset(system.routines.get(ADMIN, made[name]["id"])["next_fire_at"]) == 360, name
+
+
 # -- a tick is one transaction -------------------------------------------------------------------
 class Crash(Exception):
     """The process died here."""

@@ -10,13 +10,14 @@ twice and a crash between planning and committing loses nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from functools import cache, lru_cache
 from typing import Any
 
 from missiond.core.events import NewEvent, from_us, to_us
 from missiond.core.missions.spec import SpecInvalid, parse_spec
-from missiond.core.policies.gate import Decision, classify, decide
-from missiond.core.routines.misfire import Misfire, MisfirePolicy, plan_due
+from missiond.core.policies.gate import ActionClass, Decision, GateResult, classify, decide
+from missiond.core.routines.misfire import Lookback, Misfire, MisfirePolicy, plan_due
 from missiond.core.routines.schedule import CronSchedule, IntervalSchedule, Schedule, ScheduleError
 from missiond.errors import Conflict, Forbidden, MissiondError, NotFound, ValidationFailed
 from missiond.identifiers import new_id
@@ -25,11 +26,12 @@ from missiond.services.connectors import EXTERNAL_CONNECTORS, REGISTRY
 from missiond.services.context import RequestContext
 from missiond.services.mutations import Mutation
 from missiond.services.task_model import ts
+from missiond.storage.routines import DueRoutine
 from missiond.storage.tables import ApprovalRow, RoutineRow, RoutineRunRow
 from missiond.storage.uow import Store, UnitOfWork
 
 OVERLAP = ("skip", "queue_one", "allow")
-TICK_BATCH = 500
+TICK_BATCH = 1000  # routines per transaction: fewer commits, a short hold of the write lock
 
 
 class RoutineNotFound(NotFound):
@@ -135,18 +137,48 @@ def validate_misfire(raw: dict[str, Any] | None) -> dict[str, Any]:
     return {"policy": policy.value, "max_runs": max_runs, "grace_s": grace_s}
 
 
-_SCHEDULES: dict[tuple[str, int], Schedule] = {}
+@lru_cache(maxsize=1024)
+def _cron(expression: str, timezone: str) -> CronSchedule:
+    return CronSchedule(expression, timezone)
 
 
-def _cached_schedule(routine_id: str, rev: int, raw: dict[str, Any], anchor_us: int) -> Schedule:
-    """Parsed schedules by (routine, revision): validating a cron expression costs ~0.4 ms."""
-    key = (routine_id, rev)
-    found = _SCHEDULES.get(key)
-    if found is None:
-        if len(_SCHEDULES) > 50_000:
-            _SCHEDULES.clear()
-        found = _SCHEDULES[key] = stored_schedule(raw, from_us(anchor_us))
-    return found
+def _due_schedule(raw: dict[str, Any], anchor_us: int) -> Schedule:
+    """A due routine's stored schedule (validated when saved, so not again). Cron schedules
+    are shared by (expression, zone), which is also what a tick's lookback shares walks by;
+    intervals are cheaper to make than to keep (a per-routine cache kept 10,000 objects
+    alive after a recovery, for the garbage collector to walk)."""
+    if "cron" in raw:
+        return _cron(str(raw["cron"]), str(raw.get("timezone") or "UTC"))
+    return IntervalSchedule(float(raw["interval_s"]), from_us(anchor_us))
+
+
+@lru_cache(maxsize=256)
+def _misfire(policy: str, max_runs: int, grace_s: float) -> Misfire:
+    """A stored misfire policy (few distinct ones: made once, not once per due routine)."""
+    return Misfire(MisfirePolicy(policy), int(max_runs), float(grace_s))
+
+
+@cache
+def _gate(action_class: ActionClass, *, external_allowed: bool, requires_approval: bool) -> GateResult:
+    return decide(action_class, external_allowed=external_allowed, requires_approval=requires_approval)
+
+
+_EPOCH = date(1970, 1, 1)
+
+
+@lru_cache(maxsize=1024)
+def _day(days: int) -> str:
+    return (_EPOCH + timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+def stamp(micros: int) -> str:
+    """`ts(micros)` (the wire's instant, `...T..:..:...ffffffZ`) from integer arithmetic:
+    a tick after downtime writes tens of thousands and a datetime per stamp shows."""
+    days, rest = divmod(micros, 86_400_000_000)
+    seconds, fraction = divmod(rest, 1_000_000)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    return f"{_day(days)}T{hours:02d}:{minutes:02d}:{seconds:02d}.{fraction:06d}Z"
 
 
 def stored_schedule(raw: dict[str, Any], anchor: datetime) -> Schedule:
@@ -247,7 +279,7 @@ class _Batch:
         self.runs, self.events = [], []
 
 
-def _event(kind: str, row: RoutineRow, data: dict[str, Any] | None = None) -> NewEvent:
+def _event(kind: str, row: RoutineRow | DueRoutine, data: dict[str, Any] | None = None) -> NewEvent:
     return NewEvent(
         f"routine.{kind}", f"routine/{row.id}", {"routine_id": row.id, "rev": row.rev, **(data or {})}
     )
@@ -460,7 +492,7 @@ class RoutineService:
             row = self._load(uow, routine_id)
             if row.status == "draft":
                 raise Conflict(f"{row.id} is a draft; a person must activate it first", code="ROUTINE_DRAFT")
-            run = self._new_run(uow, row, uow.now, "manual", occurrence_key=f"m:{new_id('run')}")
+            run = self._new_run(uow, row, uow.now_us, "manual", occurrence_key=f"m:{new_id('run')}")
             return run_to_wire(run)
 
         answer, replayed = self._mutation.run(ctx, change)
@@ -471,35 +503,34 @@ class RoutineService:
     def _new_run(
         self,
         uow: UnitOfWork,
-        row: RoutineRow,
-        scheduled_for: datetime,
+        row: RoutineRow | DueRoutine,
+        scheduled_for_us: int,
         trigger: str,
         occurrence_key: str = "s",
         active: list[RoutineRunRow] | None = None,
         batch: _Batch | None = None,
     ) -> PlannedRun:
         """Decide one run: policy gate, overlap, approval. Written now, or into `batch`."""
-        run = PlannedRun(
-            id=new_id("run"),
-            routine_id=row.id,
-            scheduled_for_us=to_us(scheduled_for),
-            occurrence_key=occurrence_key,
-            trigger=trigger,
-            status="queued",
-            detail={},
-            created_at_us=uow.now_us,
-        )
-        gate = decide(
+        gate = _gate(
             classify(row.action, EXTERNAL_CONNECTORS),
             external_allowed=row.external_allowed,
             requires_approval=row.requires_approval,
         )
-        run.detail = {
-            "policy": gate.decision.value,
-            "action_class": gate.action_class.value,
-            "reason": gate.reason,
-        }
-        base = {"run_id": run.id, "scheduled_for": ts(run.scheduled_for_us), "trigger": trigger}
+        run = PlannedRun(
+            id=new_id("run"),
+            routine_id=row.id,
+            scheduled_for_us=scheduled_for_us,
+            occurrence_key=occurrence_key,
+            trigger=trigger,
+            status="queued",
+            detail={
+                "policy": gate.decision.value,
+                "action_class": gate.action_class.value,
+                "reason": gate.reason,
+            },
+            created_at_us=uow.now_us,
+        )
+        base = {"run_id": run.id, "scheduled_for": stamp(scheduled_for_us), "trigger": trigger}
         sink = batch or _Batch()
         current: list[Any] = []
         # Only runs from earlier ticks count: the catch-up runs of one plan are meant to
@@ -539,7 +570,7 @@ class RoutineService:
     def _record_missed_range(
         self,
         uow: UnitOfWork,
-        row: RoutineRow,
+        row: RoutineRow | DueRoutine,
         schedule: Schedule,
         first: datetime,
         now: datetime,
@@ -557,14 +588,16 @@ class RoutineService:
                 return
             last = plan.last_missed or (plan.run[-1] if plan.run else first)
             count = None if plan.missed_count is None else plan.missed_count + len(plan.run)
+        last_us = to_us(last)
+        last_text = stamp(last_us)
         run = PlannedRun(
             id=new_id("run"),
             routine_id=row.id,
             scheduled_for_us=to_us(first),
-            occurrence_key=f"missed:{to_us(last)}",
+            occurrence_key=f"missed:{last_us}",
             trigger="scheduled",
             status="missed",
-            detail={"reason": reason, "last_missed": ts(to_us(last)), "count": count},
+            detail={"reason": reason, "last_missed": last_text, "count": count},
             created_at_us=uow.now_us,
         )
         sink = batch or _Batch()
@@ -575,8 +608,8 @@ class RoutineService:
                 row,
                 {
                     "run_id": run.id,
-                    "first": ts(to_us(first)),
-                    "last": ts(to_us(last)),
+                    "first": stamp(run.scheduled_for_us),
+                    "last": last_text,
                     "count": count,
                     "reason": reason,
                 },
@@ -586,27 +619,30 @@ class RoutineService:
             sink.flush(uow)
 
     def tick(self, now: datetime | None = None) -> int:
-        """Fire every due occurrence; returns how many routines were due."""
+        """Fire every due occurrence of up to TICK_BATCH routines in one transaction (their
+        runs, missed ranges, events and next fire times commit together); returns how many
+        routines were due."""
         with self._store.write(actor="system.scheduler") as uow:
             at = now or uow.now
             due = uow.routines.due_rows(to_us(at), TICK_BATCH)
             overlapping = [r.id for r in due if r.overlap != "allow"]
             active = uow.routines.active_runs_of(overlapping) if overlapping else {}
             batch = _Batch()
-            updates = [self._fire_due(uow, row, at, batch, active.get(row.id, [])) for row in due]
+            lookback = Lookback(at)  # routines sharing a cron schedule share its walk back from `at`
+            updates = [self._fire_due(uow, row, lookback, batch, active.get(row.id, [])) for row in due]
             batch.flush(uow)
             uow.routines.advance(updates)
             return len(due)
 
     def _fire_due(
-        self, uow: UnitOfWork, row: Any, now: datetime, batch: _Batch, active: list[RoutineRunRow]
-    ) -> dict[str, Any]:
-        schedule = _cached_schedule(row.id, row.rev, row.schedule, row.anchor_us)
-        misfire = Misfire(
-            MisfirePolicy(row.misfire["policy"]), int(row.misfire["max_runs"]), float(row.misfire["grace_s"])
-        )
-        plan = plan_due(schedule, from_us(row.next_fire_at_us), now, misfire)
-        if plan.missed_any and plan.first_missed is not None:
+        self, uow: UnitOfWork, row: DueRoutine, lookback: Lookback, batch: _Batch, active: list[RoutineRunRow]
+    ) -> tuple[str, int, int | None]:
+        """Plan one due routine into `batch`; returns its (id, next fire time, last fire time)."""
+        now = lookback.now
+        schedule = _due_schedule(row.schedule, row.anchor_us)
+        misfire = _misfire(row.misfire["policy"], row.misfire["max_runs"], row.misfire["grace_s"])
+        plan = plan_due(schedule, from_us(row.next_fire_at_us), now, misfire, lookback=lookback)
+        if plan.first_missed is not None:
             self._record_missed_range(
                 uow,
                 row,
@@ -619,16 +655,17 @@ class RoutineService:
                 batch=batch,
             )
         last_us = row.last_fired_at_us
+        final = len(plan.run) - 1
         for i, occurrence in enumerate(plan.run):
-            trigger = "catch_up" if len(plan.run) > 1 and i < len(plan.run) - 1 else "scheduled"
-            self._new_run(uow, row, occurrence, trigger, active=active, batch=batch)
             last_us = to_us(occurrence)
+            trigger = "catch_up" if i < final else "scheduled"
+            self._new_run(uow, row, last_us, trigger, active=active, batch=batch)
         next_fire_at = plan.next_fire_at
         if next_fire_at <= now:
             # Never leave a routine due after a tick: an off-schedule next_fire_at
             # snaps to the schedule's next occurrence.
             next_fire_at = schedule.next_after(now)
-        return {"rid": row.id, "next_us": to_us(next_fire_at), "last_us": last_us}
+        return row.id, to_us(next_fire_at), last_us
 
     def next_due_at(self) -> datetime | None:
         with self._store.read() as uow:

@@ -232,5 +232,17 @@ class IntervalSchedule:
             return None
         return self._at(self._k(moment))
 
+    def due_between(self, first: datetime, now: datetime, keep: int) -> tuple[list[datetime], int]:
+        """The last `keep` occurrences in [first, now] (ascending) and how many there are
+        (`first` being one): index arithmetic, whatever the span."""
+        if _utc(now) < self.anchor:
+            return [], 0
+        last = self._k(now)
+        latest = self._at(last)
+        if latest < first:
+            return [], 0
+        total = last - self._k(first) + 1
+        return [self._at(k) for k in range(last - min(keep, total) + 1, last + 1)], total
+
 
 Schedule = CronSchedule | IntervalSchedule
