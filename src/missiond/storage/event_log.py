@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from missiond.core.events import Event, EventFilter, NewEvent, from_us, to_us
 from missiond.storage.prefixes import starts_with
@@ -21,7 +21,25 @@ _SQLITE_INSERT = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _BOUNDS = sa.text("SELECT head, floor FROM spine_state WHERE id = 1")
-_INSERT = sa.insert(EventRow.__table__)  # type: ignore[arg-type]
+_TABLE: sa.Table = EventRow.__table__  # type: ignore[attr-defined]
+_INSERT = sa.insert(_TABLE)
+_SELECT = sa.select(
+    *(
+        _TABLE.c[name]
+        for name in (
+            "seq",
+            "id",
+            "type",
+            "subject",
+            "ts_us",
+            "actor",
+            "correlation_id",
+            "causation_id",
+            "data",
+            "v",
+        )
+    )
+)
 
 
 def _sqlite_params(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -36,21 +54,6 @@ def _sqlite_params(row: dict[str, Any]) -> tuple[Any, ...]:
         row["causation_id"],
         json.dumps(row["data"], separators=(",", ":")),
         row["v"],
-    )
-
-
-def row_to_event(row: EventRow) -> Event:
-    return Event(
-        seq=row.seq,
-        id=row.id,
-        type=row.type,
-        subject=row.subject,
-        ts=from_us(row.ts_us),
-        actor=row.actor,
-        correlation_id=row.correlation_id,
-        causation_id=row.causation_id,
-        data=row.data,
-        v=row.v,
     )
 
 
@@ -144,20 +147,28 @@ class EventLog:
         return int(row[0]), int(row[1])
 
     def query(self, flt: EventFilter, *, after: int, limit: int, until_seq: int | None = None) -> list[Event]:
-        stmt = select(EventRow).where(col(EventRow.seq) > after)
+        """Core select on the session's connection: every commit wakes the hub, which reads
+        here, so ORM objects per event would be paid on every write."""
+        table = _TABLE
+        stmt = _SELECT.where(table.c.seq > after)
         if until_seq is not None:
-            stmt = stmt.where(col(EventRow.seq) <= until_seq)
+            stmt = stmt.where(table.c.seq <= until_seq)
         dialect = self._dialect
         if flt.types:
-            stmt = stmt.where(sa.or_(*[starts_with(col(EventRow.type), p, dialect) for p in flt.types]))
+            stmt = stmt.where(sa.or_(*[starts_with(table.c.type, p, dialect) for p in flt.types]))
         if flt.subjects:
-            stmt = stmt.where(sa.or_(*[starts_with(col(EventRow.subject), p, dialect) for p in flt.subjects]))
+            stmt = stmt.where(sa.or_(*[starts_with(table.c.subject, p, dialect) for p in flt.subjects]))
         if flt.since_us is not None:
-            stmt = stmt.where(col(EventRow.ts_us) >= flt.since_us)
+            stmt = stmt.where(table.c.ts_us >= flt.since_us)
         if flt.until_us is not None:
-            stmt = stmt.where(col(EventRow.ts_us) < flt.until_us)
-        stmt = stmt.order_by(col(EventRow.seq)).limit(limit)
-        return [row_to_event(r) for r in self._session.exec(stmt).all()]
+            stmt = stmt.where(table.c.ts_us < flt.until_us)
+        stmt = stmt.order_by(table.c.seq).limit(limit)
+        return [
+            Event(seq, id_, type_, subject, from_us(ts_us), actor, correlation_id, causation_id, data, v)
+            for seq, id_, type_, subject, ts_us, actor, correlation_id, causation_id, data, v in (
+                self._session.connection().execute(stmt)
+            )
+        ]
 
     def compact(self, through_seq: int) -> int:
         """Delete events with seq <= through_seq; returns how many went."""
