@@ -5,30 +5,36 @@
 
 One run, in-process against a fresh database (an SQLite file by default):
   1. load `records` records into one partition (four tiers; 40-word notes over an
-     8,000-word vocabulary with Zipf frequencies) through the repository's bulk insert; the full-text index is
-     kept in step by the same statements;
+     8,000-word vocabulary with Zipf frequencies) through the repository's bulk insert; the
+     full-text index is kept in step by the same statements;
   2. search: `searches` ranked queries of 2-3 words (same Zipf law, minus the 30 most
-     common words) through the service (grant checks,
-     the query, the audit row and the `memory.searched` event); p50/p99 in ms, and the
-     bare ranked query alone;
+     common words) through the service (grant checks, the query, the audit row and the
+     `memory.searched` event); p50/p99 in ms, then the parts: the bare ranked query (the
+     store's search in a read transaction) and the service's write transaction (audit row,
+     event, commit: on SQLite a synchronous=FULL fsync, so the disk's latency shows here);
   3. promotions/s: `promotions` session records promoted to project through the scrubber
      (review waived, so each promotion is one transaction); one in ten holds a secret;
   4. scrub MB/s: agent notes (~2 KB, one in twenty with a leak) and a dense worst case
      where every line is a leak or a look-alike.
-Prints a table and one JSON line with every figure. Targets: search p99 < 30 ms; scrub
->= 2 MB/s of agent notes.
+Prints a table and one JSON line with every figure, with the 1-minute load average before
+and after (the machine is often shared: compare runs made at similar load). Targets: search
+p99 < 30 ms; scrub >= 2 MB/s of agent notes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from missiond.bootstrap import build
 from missiond.core.memory import Partition, search_terms
@@ -183,24 +189,43 @@ def percentile(samples: list[float], q: float) -> float:
 
 def bench_search(system: object, searches: int, rng: random.Random) -> dict[str, float]:
     service = system.memory  # type: ignore[attr-defined]
-    full, bare = [], []
-    for _ in range(searches):
-        q = query(rng)
-        started = time.perf_counter()
-        service.search(ADMIN, q, None, 10, PART.as_dict())
-        full.append((time.perf_counter() - started) * 1000)
-        started = time.perf_counter()
-        with system.store.read() as uow:  # type: ignore[attr-defined]
-            MemoryStore(uow.session).search(
-                org=PART.org, workspace=PART.workspace, project=PART.project,
-                scopes={t: PART.scope(t) for t in TIERS}, terms=search_terms(q), now_us=uow.now_us, limit=10,
-            )  # fmt: skip
-        bare.append((time.perf_counter() - started) * 1000)
+    full, bare, writes = [], [], []
+    began: dict[int, float] = {}
+
+    # The service's write transaction (audit row, event, commit): from the transaction's
+    # begin (after BEGIN IMMEDIATE) to the end of its commit. Read transactions never commit.
+    def on_begin(session: Session, _transaction: object, _connection: object) -> None:
+        began[id(session)] = time.perf_counter()
+
+    def on_commit(session: Session) -> None:
+        writes.append((time.perf_counter() - began.pop(id(session))) * 1000)
+
+    event.listen(Session, "after_begin", on_begin)
+    event.listen(Session, "after_commit", on_commit)
+    try:
+        for _ in range(searches):
+            q = query(rng)
+            started = time.perf_counter()
+            service.search(ADMIN, q, None, 10, PART.as_dict())
+            full.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            with system.store.read() as uow:  # type: ignore[attr-defined]
+                MemoryStore(uow.session).search(
+                    org=PART.org, workspace=PART.workspace, project=PART.project,
+                    scopes={t: PART.scope(t) for t in TIERS}, terms=search_terms(q), now_us=uow.now_us,
+                    limit=10,
+                )  # fmt: skip
+            bare.append((time.perf_counter() - started) * 1000)
+    finally:
+        event.remove(Session, "after_begin", on_begin)
+        event.remove(Session, "after_commit", on_commit)
     return {
         "search_p50_ms": statistics.median(full),
         "search_p99_ms": percentile(full, 0.99),
         "query_only_p50_ms": statistics.median(bare),
         "query_only_p99_ms": percentile(bare, 0.99),
+        "audit_write_p50_ms": statistics.median(writes),
+        "audit_write_p99_ms": percentile(writes, 0.99),
     }
 
 
@@ -253,10 +278,12 @@ def main() -> int:
         system = build(Settings.from_env(home=home, database_url=url))
         try:
             figures: dict[str, object] = {"backend": system.store.kind, "records": args.records}
+            figures["load_avg_1m_before"] = os.getloadavg()[0]
             figures["load_s"] = load(system, args.records, rng)
             figures.update(bench_search(system, args.searches, rng))
             figures.update(bench_promotions(system, args.promotions, rng))
             figures.update(bench_scrub(rng))
+            figures["load_avg_1m_after"] = os.getloadavg()[0]
         finally:
             system.close()
     for key, value in figures.items():

@@ -181,6 +181,22 @@ def scoped(params: dict[str, Any], partition: Mapping[str, str] | None) -> dict[
     return merged
 
 
+def audit_params(
+    action: str | None,
+    actor: str | None,
+    memory_id: str | None,
+    outcome: str | None,
+    before_id: str | None,
+    limit: int | None,
+    partition: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    return scoped(
+        {"action": action, "actor": actor, "memory_id": memory_id, "outcome": outcome,
+         "before_id": before_id, "limit": limit},
+        partition,
+    )  # fmt: skip
+
+
 def token_body(
     partition: Mapping[str, str], run_id: str | None, agent: str | None, **grant: Any
 ) -> dict[str, Any]:
@@ -255,11 +271,7 @@ class MemoryMethods:
         limit: int | None = None,
         partition: Mapping[str, str] | None = None,
     ) -> AuditPage:
-        params = scoped(
-            {"action": action, "actor": actor, "memory_id": memory_id, "outcome": outcome,
-             "before_id": before_id, "limit": limit},
-            partition,
-        )  # fmt: skip
+        params = audit_params(action, actor, memory_id, outcome, before_id, limit, partition)
         return AuditPage.from_json(self._json("GET", f"{MEMORY_PATH}/audit", params=params))
 
     def delete_memory(self, memory_id: str, *, idempotency_key: str | None = None) -> str:
@@ -335,8 +347,41 @@ class AsyncMemoryMethods:
         params = scoped({"q": q, "tiers": ",".join(tiers) if tiers else None, "limit": limit}, partition)
         return SearchResult.from_json(await self._json("GET", f"{MEMORY_PATH}/search", params=params))
 
+    async def memory_audit(
+        self,
+        *,
+        action: str | None = None,
+        actor: str | None = None,
+        memory_id: str | None = None,
+        outcome: str | None = None,
+        before_id: str | None = None,
+        limit: int | None = None,
+        partition: Mapping[str, str] | None = None,
+    ) -> AuditPage:
+        params = audit_params(action, actor, memory_id, outcome, before_id, limit, partition)
+        return AuditPage.from_json(await self._json("GET", f"{MEMORY_PATH}/audit", params=params))
+
     async def delete_memory(self, memory_id: str, *, idempotency_key: str | None = None) -> str:
         answer = await self._json(
             "DELETE", memory_path(memory_id), headers=idempotency_headers(idempotency_key)
         )
         return str(_mapping(answer, "a delete answer", "deleted")["deleted"])
+
+    async def mint_memory_token(
+        self,
+        partition: Mapping[str, str],
+        *,
+        run_id: str | None = None,
+        agent: str | None = None,
+        idempotency_key: str | None = None,
+        **grant: Any,
+    ) -> MemoryToken:
+        """Admin only. Grant keys: read_tiers, write_tiers, promote_targets,
+        require_review_for_promote, read_audit, ttl_s (defaults are the fail-safe run grant)."""
+        answer = await self._json(
+            "POST",
+            f"{MEMORY_PATH}/tokens",
+            json=token_body(partition, run_id, agent, **grant),
+            headers=idempotency_headers(idempotency_key),
+        )
+        return MemoryToken.from_json(answer)

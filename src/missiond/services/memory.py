@@ -683,8 +683,8 @@ class MemoryService:
             )
             items = [{"memory": record_to_wire(row), "score": score} for row, score in hits]
         ids = [item["memory"]["id"] for item in items]
+        cleaned = scrub(q)  # a query can hold a secret too; the audit keeps only the scrubbed form
         with self._store.write(actor=ctx.actor, correlation_id=ctx.correlation_id) as uow:
-            cleaned = scrub(q)  # a query can hold a secret too; the audit keeps only the scrubbed form
             detail = {
                 "query": cleaned.text if cleaned.text is not None else "[REDACTED:private_key]",
                 "tiers_used": used,
