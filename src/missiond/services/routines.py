@@ -10,11 +10,11 @@ twice and a crash between planning and committing loses nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any
 
-from missiond.core.events import NewEvent, from_us, to_us
+from missiond.core.events import NewEvent, format_us, from_us, to_us
 from missiond.core.missions.spec import SpecInvalid, parse_spec
 from missiond.core.policies.gate import ActionClass, Decision, GateResult, classify, decide
 from missiond.core.routines.misfire import Lookback, Misfire, MisfirePolicy, plan_due
@@ -161,24 +161,6 @@ def _misfire(policy: str, max_runs: int, grace_s: float) -> Misfire:
 @cache
 def _gate(action_class: ActionClass, *, external_allowed: bool, requires_approval: bool) -> GateResult:
     return decide(action_class, external_allowed=external_allowed, requires_approval=requires_approval)
-
-
-_EPOCH = date(1970, 1, 1)
-
-
-@lru_cache(maxsize=1024)
-def _day(days: int) -> str:
-    return (_EPOCH + timedelta(days=days)).strftime("%Y-%m-%d")
-
-
-def stamp(micros: int) -> str:
-    """`ts(micros)` (the wire's instant, `...T..:..:...ffffffZ`) from integer arithmetic:
-    a tick after downtime writes tens of thousands and a datetime per stamp shows."""
-    days, rest = divmod(micros, 86_400_000_000)
-    seconds, fraction = divmod(rest, 1_000_000)
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
-    return f"{_day(days)}T{hours:02d}:{minutes:02d}:{seconds:02d}.{fraction:06d}Z"
 
 
 def stored_schedule(raw: dict[str, Any], anchor: datetime) -> Schedule:
@@ -530,7 +512,7 @@ class RoutineService:
             },
             created_at_us=uow.now_us,
         )
-        base = {"run_id": run.id, "scheduled_for": stamp(scheduled_for_us), "trigger": trigger}
+        base = {"run_id": run.id, "scheduled_for": format_us(scheduled_for_us), "trigger": trigger}
         sink = batch or _Batch()
         current: list[Any] = []
         # Only runs from earlier ticks count: the catch-up runs of one plan are meant to
@@ -589,7 +571,7 @@ class RoutineService:
             last = plan.last_missed or (plan.run[-1] if plan.run else first)
             count = None if plan.missed_count is None else plan.missed_count + len(plan.run)
         last_us = to_us(last)
-        last_text = stamp(last_us)
+        last_text = format_us(last_us)
         run = PlannedRun(
             id=new_id("run"),
             routine_id=row.id,
@@ -608,7 +590,7 @@ class RoutineService:
                 row,
                 {
                     "run_id": run.id,
-                    "first": stamp(run.scheduled_for_us),
+                    "first": format_us(run.scheduled_for_us),
                     "last": last_text,
                     "count": count,
                     "reason": reason,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from missiond.core.events import format_ts, from_us
+from missiond.core.events import format_us
 from missiond.core.tasks import TaskStatus, allowed_transitions
 from missiond.errors import Conflict, NotFound, PreconditionFailed
 from missiond.services.context import Principal
@@ -47,7 +47,7 @@ class RevisionConflict(Conflict):
 
 
 def ts(micros: int | None) -> str | None:
-    return format_ts(from_us(micros)) if micros is not None else None
+    return format_us(micros) if micros is not None else None
 
 
 def lease_live(task: TaskRow, now_us: int) -> bool:

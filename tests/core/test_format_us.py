@@ -1,4 +1,5 @@
-"""The scheduler's fast wire stamps read exactly like every other timestamp on the wire."""
+"""`format_us` (integer arithmetic, used for every wire timestamp held as microseconds) reads
+exactly like `format_ts` of the same instant."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from missiond.core.events import to_us
-from missiond.services.routines import stamp
-from missiond.services.task_model import ts
+from missiond.core.events import format_ts, format_us, to_us
 
 EDGES = [
     datetime(1970, 1, 1, tzinfo=UTC),
@@ -28,5 +27,5 @@ EDGES = [
         ),
     )
 )
-def test_a_stamp_reads_as_the_wire_timestamp_of_the_same_instant(moment: datetime) -> None:
-    assert stamp(to_us(moment)) == ts(to_us(moment))
+def test_a_stamp_from_micros_reads_as_the_wire_timestamp_of_the_same_instant(moment: datetime) -> None:
+    assert format_us(to_us(moment)) == format_ts(moment)
