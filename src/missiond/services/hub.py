@@ -1,8 +1,11 @@
 """The in-process event hub: a wake-up, never the truth.
 
-Writers call `notify()` after commit (from any thread). The hub reads new
-events from the table by seq — which also covers writes from other processes,
-found by a periodic poll — and fans them out to subscriber queues. A
+Writers call `notify()` after commit (from any thread), handing over the events
+they committed. The hub fans events out in seq order: the handed-over ones as
+they are when they continue where it stands, and otherwise it reads the table by
+seq — which covers writes from other processes, found by a periodic poll, and
+any gap a handed-over run leaves. Reading the table on every commit would cost
+more than the write it follows. A
 subscriber whose bounded queue is full is marked overflowed and closed by its
 stream; it loses nothing because it resumes from its last id.
 """
@@ -11,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 import anyio.to_thread
 
@@ -51,6 +55,7 @@ class EventHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+        self._handed: dict[int, Event] = {}  # committed events handed over by writers, by seq
         self.position = 0
 
     @property
@@ -72,19 +77,38 @@ class EventHub:
             sub.overflowed = True
             sub.wake.set()
 
-    def notify(self, _events: object = None) -> None:
-        """Thread-safe wake-up after a commit."""
+    def notify(self, events: Sequence[Event] = ()) -> None:
+        """Thread-safe wake-up after a commit, with the events it committed."""
         loop, wake = self._loop, self._wake
         if loop is None or wake is None or loop.is_closed():
             return
+        # Subscribers get what a read of the table would give them: JSON values, not the
+        # writer's objects (which the writer may still hold and change).
+        handed = [replace(e, data=json.loads(json.dumps(e.data))) for e in events]
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is loop:
-            wake.set()
+            self._hand_over(handed)
         else:
-            loop.call_soon_threadsafe(wake.set)
+            loop.call_soon_threadsafe(self._hand_over, handed)
+
+    def _hand_over(self, events: list[Event]) -> None:
+        assert self._wake is not None
+        for event in events:
+            if event.seq > self.position:
+                self._handed[event.seq] = event
+        self._wake.set()
+
+    def _take_handed(self) -> list[Event]:
+        """The handed-over events that continue from the hub's position, in seq order."""
+        run: list[Event] = []
+        seq = self.position + 1
+        while (event := self._handed.pop(seq, None)) is not None:
+            run.append(event)
+            seq += 1
+        return run
 
     def subscribe(self, flt: EventFilter) -> Subscription:
         sub = Subscription(flt=flt, queue=asyncio.Queue(maxsize=self._queue_size))
@@ -113,7 +137,9 @@ class EventHub:
 
     async def _drain(self) -> None:
         while True:
-            batch = await anyio.to_thread.run_sync(self._read_after, self.position, _BATCH)
+            batch = self._take_handed() or await anyio.to_thread.run_sync(
+                self._read_after, self.position, _BATCH
+            )
             if not batch:
                 return
             # Watchers mostly share a few filters (200 dashboards on one prefix): match each
@@ -127,10 +153,12 @@ class EventHub:
                         for sub in subs:
                             sub.offer(event)
             self.position = batch[-1].seq
+            for seq in [seq for seq in self._handed if seq <= self.position]:
+                del self._handed[seq]
             for flt, wake in self._wakers:
                 if any(flt.matches(e) for e in batch):
                     wake.set()
             for sub in list(self._subs):
                 sub.wake.set()
-            if len(batch) < _BATCH:
+            if len(batch) < _BATCH and not self._handed:
                 return

@@ -27,7 +27,8 @@ class Mutation:
         redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """Returns (answer, replayed). `redact` shapes what is kept for replays (secrets never are)."""
-        with self._store.write(actor=ctx.actor, correlation_id=ctx.correlation_id) as uow:
+
+        def once(uow: UnitOfWork) -> tuple[dict[str, Any], bool]:
             key = ctx.idempotency_key
             if key:
                 found = uow.idempotency.get(ctx.actor, key)
@@ -44,3 +45,5 @@ class Mutation:
                 kept = redact(answer) if redact else answer
                 uow.idempotency.put(ctx.actor, key, ctx.fingerprint or "", kept, uow.now_us)
             return answer, False
+
+        return self._store.run(once, actor=ctx.actor, correlation_id=ctx.correlation_id)

@@ -10,17 +10,17 @@ when the commit succeeded.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from missiond.core.events import Event, NewEvent, to_us
-from missiond.errors import MissiondError, StorageUnavailable
+from missiond.errors import StorageUnavailable
 from missiond.identifiers import new_id
 from missiond.storage.engine import IMMEDIATE, is_sqlite
 from missiond.storage.event_log import EventLog
@@ -29,9 +29,11 @@ from missiond.storage.records import Idempotency, Tokens
 from missiond.storage.resources import ReactorCursors, Resources
 from missiond.storage.routines import ApprovalStore, RoutineStore
 from missiond.storage.tasks import AgentStore, TaskStore
+from missiond.storage.turns import Job, Turns
 
 Clock = Callable[[], datetime]
 CommitListener = Callable[[list[Event]], None]
+T = TypeVar("T")
 
 
 class UnitOfWork:
@@ -87,8 +89,7 @@ class Store:
         self.engine = engine
         self.clock = clock
         self._listeners: list[CommitListener] = []
-        self._write_lock = threading.Lock() if is_sqlite(engine) else None
-        self._busy_timeout_s = busy_timeout_s
+        self._turns = Turns(timeout_s=busy_timeout_s)
 
     @property
     def kind(self) -> str:
@@ -99,11 +100,9 @@ class Store:
 
     @contextmanager
     def write(self, *, actor: str, correlation_id: str | None = None) -> Iterator[UnitOfWork]:
-        with self._writer(), self._session(immediate=True) as session:
-            if not is_sqlite(self.engine):
-                # Writers queue here, as SQLite's BEGIN IMMEDIATE makes them: the state they
-                # read is then the state they change, and seqs follow commit order.
-                session.execute(sa.text("SELECT head FROM spine_state WHERE id = 1 FOR UPDATE"))
+        """A transaction in the caller's hands, in a write turn of its own."""
+        with self._turns.alone(), self._session(immediate=True) as session:
+            self._queue_writers(session)
             uow = UnitOfWork(session, actor=actor, correlation_id=correlation_id, now=self.clock())
             try:
                 yield uow
@@ -111,6 +110,58 @@ class Store:
             except BaseException:
                 session.rollback()
                 raise
+        self._after_commit(uow)
+
+    def run(self, work: Callable[[UnitOfWork], T], *, actor: str, correlation_id: str | None = None) -> T:
+        """Run `work` in a write transaction and return its result once committed. Writes
+        that queue up together commit together (group commit, see `storage.turns`); `work`
+        may run in another writer's thread, and its exceptions come back here."""
+        job = Job(work, actor, correlation_id)
+        self._turns.submit(job, self._run_turn)
+        if job.error is not None:
+            raise job.error
+        self._after_commit(job.uow)
+        return job.result  # type: ignore[no-any-return]
+
+    def _run_turn(self, jobs: list[Job]) -> None:
+        try:
+            with self._session(immediate=True) as session:
+                self._queue_writers(session)
+                alone = len(jobs) == 1
+                for job in jobs:
+                    job.uow = UnitOfWork(
+                        session, actor=job.actor, correlation_id=job.correlation_id, now=self.clock()
+                    )
+                    # A turn of one needs no savepoint: its failure rolls back the transaction.
+                    savepoint = None if alone else session.begin_nested()
+                    try:
+                        job.result = job.work(job.uow)
+                    except Exception as exc:
+                        job.error = translate(exc)
+                        if savepoint is None:
+                            session.rollback()
+                            return
+                        savepoint.rollback()
+                    else:
+                        if savepoint is not None:
+                            savepoint.commit()
+                session.commit()
+        except BaseException as exc:
+            # The turn failed as a whole (the commit, a savepoint, or an interrupt): nothing in
+            # it was committed, so no job in it succeeded.
+            for job in jobs:
+                if job.error is None:
+                    job.error = exc
+            if not isinstance(exc, Exception):
+                raise
+
+    def _queue_writers(self, session: Session) -> None:
+        if not is_sqlite(self.engine):
+            # Writers of every process queue here, as SQLite's BEGIN IMMEDIATE makes them: the
+            # state they read is then the state they change, and seqs follow commit order.
+            session.execute(sa.text("SELECT head FROM spine_state WHERE id = 1 FOR UPDATE"))
+
+    def _after_commit(self, uow: UnitOfWork) -> None:
         for callback in uow.committed:
             callback()
         if uow.appended:
@@ -131,31 +182,20 @@ class Store:
                 session.rollback()
 
     @contextmanager
-    def _writer(self) -> Iterator[None]:
-        """SQLite: this process's writers queue on a lock before BEGIN IMMEDIATE. The file lock
-        alone makes a waiting writer poll with growing sleeps (SQLite's busy handler), so under
-        contention the lock often sits free while every waiter sleeps; a lock handed over in
-        process wakes the next writer at once. Other processes still meet the file lock."""
-        if self._write_lock is None:
-            yield
-            return
-        if not self._write_lock.acquire(timeout=self._busy_timeout_s):
-            raise StorageUnavailable("database unavailable: timed out waiting for the write lock")
-        try:
-            yield
-        finally:
-            self._write_lock.release()
-
-    @contextmanager
     def _session(self, *, immediate: bool) -> Iterator[Session]:
         try:
             with Session(self.engine, expire_on_commit=False) as session:
                 if immediate and is_sqlite(self.engine):
                     session.connection(execution_options={IMMEDIATE: True})
                 yield session
-        except MissiondError:
-            raise
-        except sa.exc.OperationalError as exc:
-            raise StorageUnavailable(f"database unavailable: {exc.orig}") from exc
-        except sa.exc.InterfaceError as exc:
-            raise StorageUnavailable(f"database unavailable: {exc.orig}") from exc
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            raise translate(exc) from exc
+
+
+def translate(exc: Exception) -> Exception:
+    """The driver's 'cannot reach or lock the database' errors are ours to name."""
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        unavailable = StorageUnavailable(f"database unavailable: {exc.orig}")
+        unavailable.__cause__ = exc
+        return unavailable
+    return exc
