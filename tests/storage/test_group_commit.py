@@ -3,6 +3,8 @@ behaves as its own transaction — its own seqs, its own failure, its answer onl
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 from typing import Any
 
@@ -34,6 +36,19 @@ def _fail_after_emitting(tag: str) -> Any:
     return work
 
 
+def _count_turns(store: Store) -> list[int]:
+    """Record the size of every turn the store runs from now on."""
+    turns: list[int] = []
+    run_turn = store._run_turn
+
+    def counting(jobs: list[Job]) -> None:
+        turns.append(len(jobs))
+        run_turn(jobs)
+
+    store._run_turn = counting  # type: ignore[method-assign]
+    return turns
+
+
 def _all_events(store: Store) -> list[Any]:
     with store.read() as uow:
         return uow.events.query(EventFilter(), after=0, limit=10_000)
@@ -43,14 +58,7 @@ def test_writers_queued_behind_a_turn_commit_together_each_with_its_own_contiguo
     # Hold the write turn so the next writers must queue; when it ends, one of them takes a
     # turn that carries every queued job.
     holding, release = threading.Event(), threading.Event()
-    turns: list[int] = []
-    run_turn = store._run_turn
-
-    def counting(jobs: list[Job]) -> None:
-        turns.append(len(jobs))
-        run_turn(jobs)
-
-    store._run_turn = counting  # type: ignore[method-assign]
+    turns = _count_turns(store)
 
     def hold() -> None:
         with store.write(actor="agent:holder") as uow:
@@ -174,4 +182,75 @@ def test_a_queued_writer_past_the_timeout_gets_storage_unavailable_and_never_run
     assert not turns._queue, "the abandoned job left the queue"
     done = Job(lambda uow: ran.append("next"), "agent:next", None)
     turns.submit(done, lambda jobs: [j.work(None) for j in jobs])
+    assert ran == ["next"]
+
+
+# -- the event loop's way in: Store.run_async hands the job to the next turn ----------------
+def test_writes_awaited_on_the_event_loop_share_turns_and_each_gets_its_own_answer_or_error(
+    store: Store,
+) -> None:
+    turns = _count_turns(store)
+    loop_thread: list[int] = []
+    store.on_commit(lambda events: loop_thread.append(threading.get_ident()))
+
+    async def main() -> list[Any]:
+        loop_thread.clear()
+        works = [_fail_after_emitting(f"w{i}") if i % 4 == 3 else _emit(2, f"w{i}") for i in range(24)]
+        return await asyncio.gather(
+            *[store.run_async(w, actor=f"agent:w{i}") for i, w in enumerate(works)], return_exceptions=True
+        )
+
+    me = threading.get_ident()
+    answers = asyncio.run(main())
+    refused = [i for i, a in enumerate(answers) if isinstance(a, ValidationFailed)]
+    assert refused == [i for i in range(24) if i % 4 == 3]
+    seqs = [s for a in answers if isinstance(a, list) for s in a]
+    assert sorted(seqs) == list(range(1, 37)), "18 writes of 2 events: gapless, none lost"
+    assert [e.seq for e in _all_events(store)] == list(range(1, 37))
+    assert max(turns) > 1, f"writes handed over together share a turn: {turns}"
+    assert set(loop_thread) == {me}, "listeners run on the awaiting side, after the commit"
+
+
+def test_a_cancelled_awaiter_does_not_undo_or_stall_its_write(store: Store) -> None:
+    started, release = threading.Event(), threading.Event()
+    heard: list[list[str]] = []
+    store.on_commit(lambda events: heard.append([e.subject for e in events]))
+
+    def slow(uow: UnitOfWork) -> list[int]:
+        started.set()
+        release.wait(TIMEOUT_S)
+        return [e.seq for e in uow.emit(NewEvent("test.unit.done", "unit/slow", {}))]
+
+    async def main() -> list[int]:
+        task = asyncio.create_task(store.run_async(slow, actor="agent:slow"))
+        await asyncio.to_thread(started.wait, TIMEOUT_S)
+        task.cancel()
+        release.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        # the turn thread goes on serving
+        return await store.run_async(_emit(1, "next"), actor="agent:next")
+
+    assert asyncio.run(main()) == [2]
+    assert [e.subject for e in _all_events(store)] == ["unit/slow", "unit/next"]
+    assert ["unit/slow"] in heard, "the hub still hears of a commit whose awaiter went away"
+
+
+def test_a_handed_over_job_still_queued_past_the_timeout_is_refused_and_never_runs() -> None:
+    turns = Turns(timeout_s=0.1)
+    ran: list[str] = []
+    done = threading.Event()
+    with turns.alone():
+        job = Job(lambda uow: ran.append("late"), "agent:late", None, finished=done.set)
+        turns.hand_over(job, lambda jobs: [j.work(None) for j in jobs])
+        threading.Event().wait(0.2)
+    assert done.wait(TIMEOUT_S)
+    assert isinstance(job.error, StorageUnavailable)
+    assert ran == []
+    again = threading.Event()
+    turns.hand_over(
+        Job(lambda uow: ran.append("next"), "agent:next", None, finished=again.set),
+        lambda jobs: [j.work(None) for j in jobs],
+    )
+    assert again.wait(TIMEOUT_S)
     assert ran == ["next"]

@@ -29,8 +29,15 @@ async def _check_screen(pilot: Any, app: MissiondTUI) -> None:
     screen = app.screen
     bindings = _shown(screen)
     assert bindings, f"{type(screen).__name__} has no actions"
-    await wait_for(pilot, lambda: len(screen.query(FooterKey)) > len(bindings), what="the footer composed")
-    footer_actions = {key.action for key in screen.query(FooterKey)}
+    # The footer fills in as the screen's and the app's bindings arrive; under load that takes
+    # a few frames, so wait for every expected key (a key that never comes times out here).
+    expected = {b.action for b in bindings} | {f"go('{mode}')" for _key, mode, _title in NAV}
+
+    def footer() -> set[str]:
+        return {key.action for key in screen.query(FooterKey)}
+
+    await wait_for(pilot, lambda: expected <= footer(), what=f"the footer to show {sorted(expected)}")
+    footer_actions = footer()
     titles = {command.title for command in app.get_system_commands(screen)}
     where = type(screen).__name__.removesuffix("Screen")
     for binding in bindings:

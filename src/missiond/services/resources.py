@@ -9,6 +9,7 @@ part of a transaction again, and the store revision is always the spine head.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -303,6 +304,28 @@ def _check_precondition(txn: _Txn, key: str, pre: Precondition) -> None:
         )
 
 
+Change = Callable[[UnitOfWork], dict[str, Any]]
+
+
+def _single(ctx: RequestContext, key: str, pre: Precondition, op: Op) -> Change:
+    """The change of a one-key write: check the precondition, apply, commit."""
+    ctx.principal.require("resources:write")
+
+    def change(uow: UnitOfWork) -> dict[str, Any]:
+        txn = _Txn(uow)
+        _check_precondition(txn, key, pre)
+        txn.apply(op)
+        rev = txn.commit()
+        after = txn.view[key]
+        if after is None:
+            return {"key": key, "rev": rev, "deleted": True}
+        return record_to_wire(
+            replace(after, mod_rev=rev, create_rev=after.create_rev if after.create_rev > 0 else rev)
+        )
+
+    return change
+
+
 class ResourceService:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -337,41 +360,50 @@ class ResourceService:
         return {"items": items, "revision": head, "next_after_key": cursor}
 
     # -- writes -----------------------------------------------------------------------
+    # Each write has a blocking form (worker threads, tests) and an async form (the API, on
+    # the event loop); both check the input first, then run the same change.
     def put(
         self, ctx: RequestContext, raw_key: str, value: Any, *, ttl_s: float | None, pre: Precondition
     ) -> tuple[dict[str, Any], bool]:
-        key = check_key(raw_key)
-        _check_ttl(ttl_s, "body.ttl_s")
-        return self._single(ctx, key, pre, Put(key, value, ttl_s))
+        return self._mutation.run(ctx, self._put(ctx, raw_key, value, ttl_s, pre))
+
+    async def put_async(
+        self, ctx: RequestContext, raw_key: str, value: Any, *, ttl_s: float | None, pre: Precondition
+    ) -> tuple[dict[str, Any], bool]:
+        return await self._mutation.run_async(ctx, self._put(ctx, raw_key, value, ttl_s, pre))
 
     def patch(
         self, ctx: RequestContext, raw_key: str, patch: Any, *, pre: Precondition
     ) -> tuple[dict[str, Any], bool]:
-        key = check_key(raw_key)
-        return self._single(ctx, key, pre, Patch(key, patch))
+        return self._mutation.run(ctx, self._patch(ctx, raw_key, patch, pre))
+
+    async def patch_async(
+        self, ctx: RequestContext, raw_key: str, patch: Any, *, pre: Precondition
+    ) -> tuple[dict[str, Any], bool]:
+        return await self._mutation.run_async(ctx, self._patch(ctx, raw_key, patch, pre))
 
     def delete(self, ctx: RequestContext, raw_key: str, *, pre: Precondition) -> tuple[dict[str, Any], bool]:
-        key = check_key(raw_key)
-        return self._single(ctx, key, pre, Delete(key))
+        return self._mutation.run(ctx, self._delete(ctx, raw_key, pre))
 
-    def _single(
-        self, ctx: RequestContext, key: str, pre: Precondition, op: Op
+    async def delete_async(
+        self, ctx: RequestContext, raw_key: str, *, pre: Precondition
     ) -> tuple[dict[str, Any], bool]:
-        ctx.principal.require("resources:write")
+        return await self._mutation.run_async(ctx, self._delete(ctx, raw_key, pre))
 
-        def change(uow: UnitOfWork) -> dict[str, Any]:
-            txn = _Txn(uow)
-            _check_precondition(txn, key, pre)
-            txn.apply(op)
-            rev = txn.commit()
-            after = txn.view[key]
-            if after is None:
-                return {"key": key, "rev": rev, "deleted": True}
-            return record_to_wire(
-                replace(after, mod_rev=rev, create_rev=after.create_rev if after.create_rev > 0 else rev)
-            )
+    def _put(
+        self, ctx: RequestContext, raw_key: str, value: Any, ttl_s: float | None, pre: Precondition
+    ) -> Change:
+        key = check_key(raw_key)
+        _check_ttl(ttl_s, "body.ttl_s")
+        return _single(ctx, key, pre, Put(key, value, ttl_s))
 
-        return self._mutation.run(ctx, change)
+    def _patch(self, ctx: RequestContext, raw_key: str, patch: Any, pre: Precondition) -> Change:
+        key = check_key(raw_key)
+        return _single(ctx, key, pre, Patch(key, patch))
+
+    def _delete(self, ctx: RequestContext, raw_key: str, pre: Precondition) -> Change:
+        key = check_key(raw_key)
+        return _single(ctx, key, pre, Delete(key))
 
     def txn(self, ctx: RequestContext, compares: list[Compare], ops: list[Op]) -> tuple[dict[str, Any], bool]:
         ctx.principal.require("resources:write")

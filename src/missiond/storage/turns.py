@@ -14,10 +14,17 @@ interpreter lock.
 
 A writer that needs the transaction in its own hands (`Turns.alone`, the `Store.write` context
 manager) takes a turn by itself.
+
+A caller on the event loop must not block, so it hands its job over (`Turns.hand_over`) with a
+callback for when it is done, and awaits that. Such a job is run by whichever thread takes the
+next turn: a blocked writer, or the process's turn thread, started on first use, which takes a
+turn whenever jobs wait and no one else has one. An API write then costs no worker thread of
+its own, and the loop shares the interpreter lock with one writer instead of one per request.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -28,6 +35,7 @@ from typing import Any, Literal
 
 from missiond.errors import StorageUnavailable
 
+log = logging.getLogger("missiond.storage")
 MAX_TURN = 64  # jobs per turn: bounds how long one turn keeps the database
 
 
@@ -42,6 +50,8 @@ class Job:
     result: Any = None
     error: BaseException | None = None
     uow: Any = None
+    finished: Callable[[], None] | None = None  # called once done, in the thread that ran it
+    deadline: float = 0.0  # monotonic; a job still queued past it is refused, not run
 
 
 class Turns:
@@ -51,6 +61,7 @@ class Turns:
         self._queue: deque[Job] = deque()
         self._timeout_s = timeout_s
         self._max_turn = max_turn
+        self._turn_thread: threading.Thread | None = None
 
     @contextmanager
     def alone(self) -> Iterator[None]:
@@ -69,7 +80,7 @@ class Turns:
         """Queue `job` and return once it is done: in a turn this thread takes, or in one
         another writer took. `run_turn` runs a list of jobs in one transaction and records each
         job's result or error."""
-        deadline = time.monotonic() + self._timeout_s
+        job.deadline = deadline = time.monotonic() + self._timeout_s
         with self._gate:
             self._queue.append(job)
             try:
@@ -85,19 +96,63 @@ class Turns:
             self._busy = True
         try:
             while job.state != "done":
-                with self._gate:
-                    turn = [self._queue.popleft() for _ in range(min(self._max_turn, len(self._queue)))]
-                    for taken in turn:
-                        taken.state = "taken"
-                try:
-                    run_turn(turn)
-                finally:
-                    with self._gate:
-                        for taken in turn:
-                            taken.state = "done"
-                        self._gate.notify_all()
+                self._take_turn(run_turn)
         finally:
             self._release()
+
+    def hand_over(self, job: Job, run_turn: Callable[[list[Job]], None]) -> None:
+        """Queue `job` without waiting; `job.finished` is called once it is done."""
+        job.deadline = time.monotonic() + self._timeout_s
+        with self._gate:
+            self._queue.append(job)
+            if self._turn_thread is None:
+                self._turn_thread = threading.Thread(
+                    target=self._serve, args=(run_turn,), name="missiond-write-turns", daemon=True
+                )
+                self._turn_thread.start()
+            self._gate.notify_all()
+
+    def _serve(self, run_turn: Callable[[list[Job]], None]) -> None:
+        """The turn thread: takes a turn whenever jobs wait and nobody holds one."""
+        while True:
+            with self._gate:
+                while self._busy or not self._queue:
+                    self._gate.wait()
+                self._busy = True
+            try:
+                self._take_turn(run_turn)
+            finally:
+                self._release()
+
+    def _take_turn(self, run_turn: Callable[[list[Job]], None]) -> None:
+        """Run the queued jobs (up to a turn's worth) in one transaction. Holds the turn."""
+        now = time.monotonic()
+        with self._gate:
+            turn: list[Job] = []
+            late: list[Job] = []
+            while self._queue and len(turn) < self._max_turn:
+                queued = self._queue.popleft()
+                (late if queued.deadline and queued.deadline < now and queued.finished else turn).append(
+                    queued
+                )
+            for taken in turn:
+                taken.state = "taken"
+        for job in late:
+            job.error = StorageUnavailable("database unavailable: timed out waiting for the write lock")
+        try:
+            if turn:
+                run_turn(turn)
+        finally:
+            with self._gate:
+                for taken in turn + late:
+                    taken.state = "done"
+                self._gate.notify_all()
+            for done in turn + late:
+                if done.finished is not None:
+                    try:
+                        done.finished()
+                    except Exception:  # a caller that went away must not stop the turns
+                        log.exception("telling a writer its job is done failed")
 
     def _wait(self, deadline: float) -> None:
         remaining = deadline - time.monotonic()

@@ -10,11 +10,13 @@ when the commit succeeded.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TypeVar
 
+import anyio.to_thread
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -122,6 +124,42 @@ class Store:
             raise job.error
         self._after_commit(job.uow)
         return job.result  # type: ignore[no-any-return]
+
+    async def run_async(
+        self, work: Callable[[UnitOfWork], T], *, actor: str, correlation_id: str | None = None
+    ) -> T:
+        """`run` for a caller on the event loop: the job is handed to the next write turn and
+        the loop waits for it without blocking and without a worker thread of its own."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def settle() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        def finished() -> None:
+            loop.call_soon_threadsafe(settle)
+
+        job = Job(work, actor, correlation_id, finished=finished)
+        self._turns.hand_over(job, self._run_turn)
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            # The job commits or not whatever happens to the request that awaited it; what
+            # follows a commit must still happen.
+            done.add_done_callback(lambda _: self._after_commit_later(job))
+            raise
+        if job.error is not None:
+            raise job.error
+        if job.uow.committed:
+            await anyio.to_thread.run_sync(self._after_commit, job.uow)
+        else:
+            self._after_commit(job.uow)  # the listeners (the hub's hand-over) are loop-safe
+        return job.result  # type: ignore[no-any-return]
+
+    def _after_commit_later(self, job: Job) -> None:
+        if job.error is None:
+            asyncio.get_running_loop().run_in_executor(None, self._after_commit, job.uow)
 
     def _run_turn(self, jobs: list[Job]) -> None:
         try:
