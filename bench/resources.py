@@ -77,9 +77,8 @@ async def _cas_worker(
     while time.perf_counter() < deadline:
         key = keys[i % len(keys)]
         i += 7
-        current = await client.get(f"/v1/resources/{key}")
-        rev = current.json()["mod_rev"]
-        value = current.json()["value"]
+        record = (await client.get(f"/v1/resources/{key}")).json()
+        rev, value = record["mod_rev"], record["value"]
         value["n"] += 1
         answer = await client.put(
             f"/v1/resources/{key}", json={"value": value}, headers={"If-Match": f'"{rev}"'}

@@ -56,7 +56,7 @@ class System:
     admin_token: str
 
     def close(self) -> None:
-        self.store.engine.dispose()
+        self.store.close()
 
 
 def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> System:

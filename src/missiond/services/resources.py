@@ -24,7 +24,7 @@ from missiond.errors import (
 )
 from missiond.services.context import RequestContext
 from missiond.services.mutations import Mutation
-from missiond.storage.resources import ResourceRecord
+from missiond.storage.resources import ResourceRecord, fetch_record
 from missiond.storage.uow import Store, UnitOfWork
 
 MAX_VALUE_BYTES = 256 * 1024
@@ -335,8 +335,11 @@ class ResourceService:
     def get(self, ctx: RequestContext, raw_key: str) -> dict[str, Any]:
         ctx.principal.require("resources:read")
         key = check_key(raw_key)
-        with self._store.read() as uow:
-            record = uow.resources.get(key)
+        if self._store.fetches_inline:
+            record = fetch_record(self._store.fetch_one, key)
+        else:
+            with self._store.read() as uow:
+                record = uow.resources.get(key)
         if record is not None and not _live(record, self._now_us()):
             self.sweep(key_prefix=key, exact=True)
             record = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +55,20 @@ _UPSERT = {"sqlite": _upsert(sqlite_insert), "postgresql": _upsert(postgresql_in
 
 def _record(row: sa.Row[Any]) -> ResourceRecord:
     return ResourceRecord(*row)
+
+
+_DRIVER_GET = f"SELECT {', '.join(_COLUMNS)} FROM resources WHERE key = ?"
+
+
+def fetch_record(fetch_one: Callable[[str, tuple[Any, ...]], Any], key: str) -> ResourceRecord | None:
+    """One record by key through `Store.fetch_one` (SQLite's driver, no session)."""
+    row = fetch_one(_DRIVER_GET, (key,))
+    if row is None:
+        return None
+    raw_value = row[1]
+    # The column's JSON type has numeric affinity in SQLite: a number comes back as a number.
+    value = json.loads(raw_value) if isinstance(raw_value, str | bytes) else raw_value
+    return ResourceRecord(row[0], value, *row[2:])
 
 
 class Resources:

@@ -11,10 +11,12 @@ when the commit succeeded.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio.to_thread
 import sqlalchemy as sa
@@ -92,6 +94,9 @@ class Store:
         self.clock = clock
         self._listeners: list[CommitListener] = []
         self._turns = Turns(timeout_s=busy_timeout_s)
+        self._busy_timeout_s = busy_timeout_s
+        self._fetcher: sqlite3.Connection | None = None
+        self._fetch_lock = threading.Lock()
 
     @property
     def kind(self) -> str:
@@ -205,6 +210,37 @@ class Store:
         if uow.appended:
             for listener in self._listeners:
                 listener(uow.appended)
+
+    @property
+    def fetches_inline(self) -> bool:
+        """Whether `fetch_one` is available: a point read cheap enough for the event loop."""
+        return is_sqlite(self.engine) and bool(self.engine.url.database)
+
+    def fetch_one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """SQLite: one row by one statement on a read-only driver connection kept for such
+        reads. A statement outside BEGIN reads one committed snapshot of its own; the pool and
+        the session, which cost many times such a read, are skipped."""
+        with self._fetch_lock:
+            try:
+                if self._fetcher is None:
+                    self._fetcher = sqlite3.connect(
+                        self.engine.url.database or "",
+                        timeout=self._busy_timeout_s,
+                        isolation_level=None,
+                        check_same_thread=False,
+                    )
+                    self._fetcher.execute("PRAGMA query_only=1")
+                row: tuple[Any, ...] | None = self._fetcher.execute(sql, params).fetchone()
+                return row
+            except sqlite3.OperationalError as exc:
+                raise StorageUnavailable(f"database unavailable: {exc}") from exc
+
+    def close(self) -> None:
+        with self._fetch_lock:
+            if self._fetcher is not None:
+                self._fetcher.close()
+                self._fetcher = None
+        self.engine.dispose()
 
     @contextmanager
     def read(self, *, snapshot: bool = False) -> Iterator[UnitOfWork]:

@@ -111,10 +111,10 @@ def raw_key(request: Request[Any, Any, Any], parsed: str) -> str:
 
 
 async def point_read(system: System, read: Callable[[], T]) -> T:
-    """A read of one row. On SQLite it is a few tens of microseconds from the page cache, less
-    than handing it to a worker thread and back, so it runs on the loop; a PostgreSQL read is a
-    network round trip and goes to a worker thread."""
-    if system.store.kind == "sqlite":
+    """A read of one row. On SQLite it is a few tens of microseconds from the page cache (see
+    `Store.fetch_one`), less than handing it to a worker thread and back, so it runs on the
+    loop; a PostgreSQL read is a network round trip and goes to a worker thread."""
+    if system.store.fetches_inline:
         return read()
     return await anyio.to_thread.run_sync(read)
 
