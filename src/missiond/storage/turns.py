@@ -105,7 +105,7 @@ class Turns:
         job.deadline = time.monotonic() + self._timeout_s
         with self._gate:
             self._queue.append(job)
-            if self._turn_thread is None:
+            if self._turn_thread is None or not self._turn_thread.is_alive():
                 self._turn_thread = threading.Thread(
                     target=self._serve, args=(run_turn,), name="missiond-write-turns", daemon=True
                 )
