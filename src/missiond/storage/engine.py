@@ -9,6 +9,8 @@ PostgreSQL: psycopg 3, read committed; writers serialize on row locks.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +49,9 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        _enter_wal(cursor, busy_timeout_ms / 1000)
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -61,6 +63,21 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
         raw.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get(IMMEDIATE) else "BEGIN")
 
     return engine
+
+
+def _enter_wal(cursor: Any, timeout_s: float) -> None:
+    """Switch a new database to WAL. The switch needs the database to itself and SQLite answers
+    "locked" at once, without its busy handler, while another connection (a replica starting
+    beside us) holds it; so wait and retry here, within the busy timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def is_sqlite(engine: Engine) -> bool:
