@@ -132,9 +132,9 @@ class Turns:
             late: list[Job] = []
             while self._queue and len(turn) < self._max_turn:
                 queued = self._queue.popleft()
-                (late if queued.deadline and queued.deadline < now and queued.finished else turn).append(
-                    queued
-                )
+                # A blocked writer refuses its own job on time; a handed-over one is refused here.
+                expired = queued.finished is not None and queued.deadline < now
+                (late if expired else turn).append(queued)
             for taken in turn:
                 taken.state = "taken"
         for job in late:

@@ -233,7 +233,7 @@ class Store:
                 row: tuple[Any, ...] | None = self._fetcher.execute(sql, params).fetchone()
                 return row
             except sqlite3.OperationalError as exc:
-                raise StorageUnavailable(f"database unavailable: {exc}") from exc
+                raise translate(exc) from exc
 
     def close(self) -> None:
         with self._fetch_lock:
@@ -267,9 +267,11 @@ class Store:
 
 
 def translate(exc: Exception) -> Exception:
-    """The driver's 'cannot reach or lock the database' errors are ours to name."""
-    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
-        unavailable = StorageUnavailable(f"database unavailable: {exc.orig}")
+    """The drivers' 'cannot reach or lock the database' errors (through SQLAlchemy, or from the
+    point-read connection) are ours to name."""
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError | sqlite3.OperationalError):
+        cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+        unavailable = StorageUnavailable(f"database unavailable: {cause}")
         unavailable.__cause__ = exc
         return unavailable
     return exc
